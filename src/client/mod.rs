@@ -1,0 +1,1 @@
+//! The guided client (placeholder while the server is built).

@@ -1,0 +1,128 @@
+//! Access control commands (RFC 959 §4.1.1): USER, PASS, ACCT, CWD, CDUP, REIN, QUIT.
+//!
+//! Login is two steps: `USER name` → `331`, then `PASS secret` → `230` or `530`. USER always
+//! answers 331, whether the name exists or not: a different reply would tell an attacker which
+//! names are worth guessing passwords for (RFC 2577 §5).
+
+use std::sync::Arc;
+
+use crate::reply::{Reply, ReplyCode};
+use crate::server::command::TransferType;
+use crate::server::jail::Jail;
+use crate::server::session::{Login, Outcome, Session};
+
+use super::quote;
+
+impl Session {
+    /// USER: remember the name and ask for the password.
+    pub fn user(&mut self, name: &str) -> Reply {
+        if let Login::LoggedIn { user, .. } = &self.login {
+            // RFC 959 lets a server refuse a change of user mid-session; REIN is the way to
+            // log out first. pyftpdlib and vsftpd refuse it the same way.
+            return Reply::new(
+                ReplyCode::NotLoggedIn,
+                format!(
+                    "Already logged in as {}; send REIN to log out first.",
+                    user.name
+                ),
+            );
+        }
+        self.login = Login::AwaitingPassword {
+            user: name.to_string(),
+        };
+        Reply::new(ReplyCode::UserNameOkay, "Username ok, send password.")
+    }
+
+    /// PASS: check the password given for the name from USER.
+    pub fn pass(&mut self, password: &str) -> Reply {
+        let name = match &self.login {
+            Login::AwaitingPassword { user } => user.clone(),
+            Login::AwaitingUser => {
+                return Reply::new(ReplyCode::BadSequence, "Login with USER first.");
+            }
+            Login::LoggedIn { .. } => {
+                return Reply::new(ReplyCode::BadSequence, "Already logged in.");
+            }
+        };
+        let Some(user) = self.shared.users.authenticate(&name, password) else {
+            self.login = Login::AwaitingUser;
+            log::warn!("{} login failed for user {name:?}", self.tag);
+            return Reply::new(ReplyCode::NotLoggedIn, "Login incorrect.");
+        };
+        let jail = match Jail::new(&user.home) {
+            Ok(jail) => jail,
+            Err(e) => {
+                self.login = Login::AwaitingUser;
+                log::error!(
+                    "{} home folder {} of {name:?} is unusable: {e}",
+                    self.tag,
+                    user.home.display()
+                );
+                return Reply::new(
+                    ReplyCode::NotLoggedIn,
+                    "Login refused: your home folder is not available on the server.",
+                );
+            }
+        };
+        log::info!("{} user {name:?} logged in", self.tag);
+        self.login = Login::LoggedIn {
+            user: Arc::clone(&user),
+            jail,
+        };
+        self.cwd = "/".to_string();
+        Reply::new(ReplyCode::UserLoggedIn, "Login successful.")
+    }
+
+    /// ACCT: accounts are not used here (RFC 959 lets a server say so with 202).
+    pub fn acct(&self) -> Reply {
+        Reply::new(
+            ReplyCode::CommandSuperfluous,
+            "ACCT not needed: this server has no accounts beyond USER and PASS.",
+        )
+    }
+
+    /// CWD (and CDUP, which is `CWD ..`): change the current folder.
+    pub fn cwd(&mut self, path: &str) -> Reply {
+        let (virtual_path, real) = match self.locate(path) {
+            Ok(found) => found,
+            Err(_) => {
+                return Reply::new(
+                    ReplyCode::FileUnavailable,
+                    format!("Failed to change directory: {path}: no such folder."),
+                );
+            }
+        };
+        if !real.is_dir() {
+            return Reply::new(
+                ReplyCode::FileUnavailable,
+                format!(
+                    "Failed to change directory: {} is not a folder.",
+                    quote(&virtual_path)
+                ),
+            );
+        }
+        self.cwd = virtual_path;
+        Reply::new(
+            ReplyCode::FileActionOkay,
+            format!("Directory successfully changed to {}.", quote(&self.cwd)),
+        )
+    }
+
+    /// REIN: log out and start over, keeping the connection (RFC 959 §4.1.1).
+    pub fn rein(&mut self) -> Reply {
+        self.finish_transfer();
+        self.login = Login::AwaitingUser;
+        self.cwd = "/".to_string();
+        self.transfer_type = TransferType::Ascii;
+        self.data_plan = None;
+        self.epsv_all = false;
+        self.restart_offset = None;
+        self.rename_from = None;
+        Reply::new(ReplyCode::ServiceReady, "Logged out; ready for a new user.")
+    }
+
+    /// QUIT: say goodbye and close.
+    pub fn quit(&mut self) -> Outcome {
+        Outcome::Close(Reply::new(ReplyCode::ClosingControlConnection, "Goodbye."))
+    }
+}

@@ -1,0 +1,262 @@
+//! Informational commands (RFC 959 §4.1.3; FEAT and OPTS from RFC 2389): PWD, SYST, STAT,
+//! FEAT, OPTS, HELP, SITE.
+
+use crate::reply::{Reply, ReplyCode};
+use crate::server::command::{SiteCommand, TransferType};
+use crate::server::data::DataPlan;
+use crate::server::permissions::Perm;
+use crate::server::session::{Login, Session};
+
+use super::{io_refusal, quote};
+
+/// Every verb this server answers, with its syntax and what it does: HELP's table.
+/// A test sends each one to a live server and checks that none is answered 500 or 502.
+pub const HELP: &[(&str, &str)] = &[
+    ("ABOR", "ABOR - stop the transfer in progress"),
+    ("ACCT", "ACCT <account> - not needed here (202)"),
+    ("ALLO", "ALLO <bytes> - not needed here (202)"),
+    ("APPE", "APPE <file> - upload, appending to the file"),
+    ("CDUP", "CDUP - go to the parent folder"),
+    ("CWD", "CWD <folder> - change folder"),
+    ("DELE", "DELE <file> - delete a file"),
+    (
+        "EPRT",
+        "EPRT |1|<ip>|<port>| - active mode, any address family (RFC 2428)",
+    ),
+    (
+        "EPSV",
+        "EPSV [1|2|ALL] - passive mode, any address family (RFC 2428)",
+    ),
+    (
+        "FEAT",
+        "FEAT - list the extensions this server has (RFC 2389)",
+    ),
+    ("HELP", "HELP [<command>] - this help"),
+    (
+        "LIST",
+        "LIST [-la] [<path>] - ls -l style listing on the data connection",
+    ),
+    (
+        "MDTM",
+        "MDTM <file> - modification time, YYYYMMDDHHMMSS UTC (RFC 3659)",
+    ),
+    ("MKD", "MKD <folder> - make a folder"),
+    ("MODE", "MODE S - stream mode (the only one)"),
+    ("NLST", "NLST [<path>] - names only, on the data connection"),
+    ("NOOP", "NOOP - do nothing; keeps the connection alive"),
+    (
+        "OPTS",
+        "OPTS UTF8 ON - options for other commands (RFC 2389)",
+    ),
+    ("PASS", "PASS <password> - the password, after USER"),
+    (
+        "PASV",
+        "PASV - passive mode: the server listens, the client connects",
+    ),
+    (
+        "PORT",
+        "PORT h1,h2,h3,h4,p1,p2 - active mode: the server connects to the client",
+    ),
+    ("PWD", "PWD - print the current folder"),
+    ("QUIT", "QUIT - log out and close the connection"),
+    ("REIN", "REIN - log out, keep the connection"),
+    (
+        "REST",
+        "REST <offset> - start the next RETR/STOR at this byte (RFC 3659)",
+    ),
+    ("RETR", "RETR <file> - download a file"),
+    ("RMD", "RMD <folder> - remove an empty folder"),
+    ("RNFR", "RNFR <path> - rename, step 1: the current name"),
+    ("RNTO", "RNTO <path> - rename, step 2: the new name"),
+    (
+        "SITE",
+        "SITE HELP|PERMS|CHMOD <mode> <file> - server-specific commands",
+    ),
+    (
+        "SIZE",
+        "SIZE <file> - size in bytes in the current TYPE (RFC 3659)",
+    ),
+    ("STAT", "STAT - session status"),
+    ("STOR", "STOR <file> - upload a file"),
+    ("STOU", "STOU - upload under a unique name the server picks"),
+    ("STRU", "STRU F - file structure (the only one)"),
+    ("SYST", "SYST - the system type"),
+    ("TYPE", "TYPE A|I - ASCII (line ends converted) or binary"),
+    ("USER", "USER <name> - log in, step 1"),
+    ("XCUP", "XCUP - old name of CDUP (RFC 775)"),
+    ("XCWD", "XCWD <folder> - old name of CWD (RFC 775)"),
+    ("XMKD", "XMKD <folder> - old name of MKD (RFC 775)"),
+    ("XPWD", "XPWD - old name of PWD (RFC 775)"),
+    ("XRMD", "XRMD <folder> - old name of RMD (RFC 775)"),
+];
+
+/// The extensions FEAT announces (RFC 2389 §3): exactly those implemented.
+pub const FEATURES: &[&str] = &[
+    "EPRT",
+    "EPSV",
+    "MDTM",
+    "PASV",
+    "REST STREAM",
+    "SIZE",
+    "TVFS",
+    "UTF8",
+];
+
+impl Session {
+    /// PWD: the current folder, quoted. `/` is the user's home: the jail.
+    pub fn pwd(&self) -> Reply {
+        Reply::new(
+            ReplyCode::PathCreated,
+            format!("{} is the current directory.", quote(&self.cwd)),
+        )
+    }
+
+    /// SYST: what clients use to guess the LIST format. "UNIX Type: L8" means `ls -l` lines
+    /// and 8-bit bytes; every common client expects it.
+    pub fn syst(&self) -> Reply {
+        Reply::new(ReplyCode::SystemType, "UNIX Type: L8")
+    }
+
+    /// STAT without argument: the session's status, on several lines. It is answered even
+    /// while a transfer runs.
+    pub fn stat(&self) -> Reply {
+        let mut lines = vec![format!("Connected from {}.", self.tag.peer)];
+        lines.push(match &self.login {
+            Login::LoggedIn { user, .. } => {
+                format!(
+                    "Logged in as {} with permissions {}.",
+                    user.name, user.perms
+                )
+            }
+            Login::AwaitingPassword { .. } => "Waiting for PASS.".to_string(),
+            Login::AwaitingUser => "Not logged in.".to_string(),
+        });
+        lines.push(format!("Current folder: {}.", quote(&self.cwd)));
+        lines.push(match self.transfer_type {
+            TransferType::Ascii => "TYPE: ASCII; MODE: stream; STRU: file.".to_string(),
+            TransferType::Image => "TYPE: BINARY; MODE: stream; STRU: file.".to_string(),
+        });
+        lines.push(match &self.data_plan {
+            Some(DataPlan::Passive(_)) => "Data connection: passive port open.".to_string(),
+            Some(DataPlan::Active(address)) => format!("Data connection: active, to {address}."),
+            None => "Data connection: none set up.".to_string(),
+        });
+        lines.push(match &self.transfer {
+            Some(transfer) if !transfer.is_finished() => format!(
+                "Transfer in progress: {} ({:.1} s).",
+                transfer.what,
+                transfer.started.elapsed().as_secs_f64()
+            ),
+            _ => "No transfer in progress.".to_string(),
+        });
+        Reply::multi(
+            ReplyCode::SystemStatus,
+            "localftp status:",
+            lines,
+            "End of status.",
+        )
+    }
+
+    /// FEAT (RFC 2389 §3): the extensions, one per line with a leading space.
+    pub fn feat(&self) -> Reply {
+        Reply::multi(
+            ReplyCode::SystemStatus,
+            "Features:",
+            FEATURES.iter().copied(),
+            "End",
+        )
+    }
+
+    /// OPTS (RFC 2389 §4). UTF-8 is always on (RFC 2640), so `OPTS UTF8 ON` just agrees.
+    pub fn opts(&self, option: &str) -> Reply {
+        match option.to_ascii_uppercase().as_str() {
+            "UTF8 ON" | "UTF8" => Reply::new(ReplyCode::CommandOkay, "UTF8 mode is always on."),
+            "UTF8 OFF" => Reply::new(
+                ReplyCode::NotImplementedForParameter,
+                "UTF8 cannot be turned off: paths are UTF-8.",
+            ),
+            _ => Reply::new(
+                ReplyCode::SyntaxErrorInArguments,
+                format!("Unknown option {option:?}."),
+            ),
+        }
+    }
+
+    /// HELP: the verbs this server knows, or one verb's syntax.
+    pub fn help(&self, verb: Option<&str>) -> Reply {
+        match verb {
+            None => {
+                let verbs: Vec<&str> = HELP.iter().map(|(verb, _)| *verb).collect();
+                let rows: Vec<String> = verbs.chunks(8).map(|row| row.join(" ")).collect();
+                Reply::multi(
+                    ReplyCode::HelpMessage,
+                    "The following commands are recognized:",
+                    rows,
+                    "Use HELP <command> for one command's syntax.",
+                )
+            }
+            Some(verb) => match HELP.iter().find(|(v, _)| v.eq_ignore_ascii_case(verb)) {
+                Some((_, syntax)) => {
+                    Reply::new(ReplyCode::HelpMessage, format!("Syntax: {syntax}"))
+                }
+                None => Reply::new(
+                    ReplyCode::SyntaxErrorInArguments,
+                    format!("Unknown command {verb:?}; HELP lists the known ones."),
+                ),
+            },
+        }
+    }
+
+    /// SITE: this server's own commands.
+    pub fn site(&mut self, site: SiteCommand) -> Reply {
+        match site {
+            SiteCommand::Help => Reply::multi(
+                ReplyCode::HelpMessage,
+                "SITE commands:",
+                [
+                    "SITE HELP - this list",
+                    "SITE PERMS - your permission letters and what they allow",
+                    "SITE CHMOD <octal mode> <file> - change a file's mode (needs 'M')",
+                ],
+                "End",
+            ),
+            SiteCommand::Perms => match self.account() {
+                Ok((user, _)) => {
+                    let lines = Perm::ALL.iter().map(|perm| {
+                        let mark = if user.perms.allows(*perm) {
+                            "yes"
+                        } else {
+                            "no "
+                        };
+                        format!("{} {mark} {}", perm.letter(), perm.describe())
+                    });
+                    Reply::multi(
+                        ReplyCode::CommandOkay,
+                        &format!("Your permissions: {}", user.perms),
+                        lines,
+                        "End",
+                    )
+                }
+                Err(refusal) => refusal,
+            },
+            SiteCommand::Chmod { mode, path } => {
+                use std::os::unix::fs::PermissionsExt;
+                let (virtual_path, real) = match self.locate(&path) {
+                    Ok(found) => found,
+                    Err(refusal) => return refusal,
+                };
+                match std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode)) {
+                    Ok(()) => Reply::new(
+                        ReplyCode::CommandOkay,
+                        format!("Mode of {} set to {mode:o}.", quote(&virtual_path)),
+                    ),
+                    Err(e) => io_refusal("Cannot chmod", &virtual_path, &e),
+                }
+            }
+            SiteCommand::Other(name) => Reply::new(
+                ReplyCode::SyntaxErrorInArguments,
+                format!("Unknown SITE command {name:?}; try SITE HELP."),
+            ),
+        }
+    }
+}

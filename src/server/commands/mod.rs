@@ -1,0 +1,82 @@
+//! The command handlers, one module per family of RFC 959 §4.1 (plus the extensions).
+//!
+//! | module | family | commands |
+//! |--------|--------|----------|
+//! | [`access`] | access control, §4.1.1 | USER PASS ACCT CWD CDUP REIN QUIT |
+//! | [`parameters`] | transfer parameters, §4.1.2; RFC 2428 | PORT EPRT PASV EPSV TYPE |
+//! | [`files`] | service commands on files, §4.1.3; RFC 3659 | RETR STOR APPE STOU DELE RMD MKD RNFR RNTO REST SIZE MDTM |
+//! | [`listing`] | service commands that list, §4.1.3 | LIST NLST |
+//! | [`info`] | informational, §4.1.3; RFC 2389 | PWD SYST STAT FEAT OPTS HELP SITE |
+//!
+//! Each handler is a method on [`Session`](super::session::Session) and returns the reply it
+//! causes, so the reply is written next to the reason for it.
+
+pub mod access;
+pub mod files;
+pub mod info;
+pub mod listing;
+pub mod parameters;
+
+use std::path::PathBuf;
+
+use super::jail::{JailError, resolve};
+use super::session::Session;
+use crate::reply::{Reply, ReplyCode};
+
+impl Session {
+    /// Resolve a path the client named: its virtual path (for replies) and its real path (for
+    /// the disk), or the 550 that refuses it.
+    pub fn locate(&self, arg: &str) -> Result<(String, PathBuf), Reply> {
+        let (_, jail) = self.account()?;
+        let virtual_path = resolve(&self.cwd, arg);
+        match jail.real_path(&virtual_path) {
+            Ok(real) => Ok((virtual_path, real)),
+            Err(error) => {
+                if let JailError::Outside = error {
+                    log::warn!(
+                        "{} jail: {virtual_path} leads outside the home; refused",
+                        self.tag
+                    );
+                }
+                Err(Reply::new(
+                    ReplyCode::FileUnavailable,
+                    format!("{}: {error}.", quote(&virtual_path)),
+                ))
+            }
+        }
+    }
+}
+
+/// A path in double quotes, with quotes inside doubled (RFC 959 Appendix II, for 257 replies).
+///
+/// ```
+/// use localftp::server::commands::quote;
+/// assert_eq!(quote("/a \"b\""), "\"/a \"\"b\"\"\"");
+/// ```
+pub fn quote(path: &str) -> String {
+    format!("\"{}\"", path.replace('"', "\"\""))
+}
+
+/// The reply for a file-system error on a path the client named.
+pub fn io_refusal(what: &str, path: &str, error: &std::io::Error) -> Reply {
+    use std::io::ErrorKind::*;
+    let reason = match error.kind() {
+        NotFound => "no such file or folder".to_string(),
+        PermissionDenied => "the server's file system refused access".to_string(),
+        AlreadyExists => "it already exists".to_string(),
+        DirectoryNotEmpty => "the folder is not empty".to_string(),
+        IsADirectory => "it is a folder".to_string(),
+        NotADirectory => "it is not a folder".to_string(),
+        _ if error.raw_os_error() == Some(28) => {
+            return Reply::new(
+                ReplyCode::InsufficientStorage,
+                format!("{what} {}: the server's disk is full.", quote(path)),
+            );
+        }
+        _ => error.to_string(),
+    };
+    Reply::new(
+        ReplyCode::FileUnavailable,
+        format!("{what} {}: {reason}.", quote(path)),
+    )
+}

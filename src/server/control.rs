@@ -1,0 +1,272 @@
+//! The control connection: reading command lines, writing replies, logging both
+//! (RFC 959 §4.1, §5.3; Telnet conventions from RFC 854).
+//!
+//! Commands arrive as lines ended by CRLF. A real server must not trust what arrives, so the
+//! reader here:
+//!
+//! - caps a line at [`MAX_LINE`] bytes: a longer one is answered `500` and the rest of it is
+//!   read and thrown away, so memory stays bounded whatever a client sends;
+//! - accepts a bare LF as a line end (some scripts send one), and drops the CR before it;
+//! - strips Telnet commands (`IAC IP`, `IAC DM`, …), which clients send before `ABOR`
+//!   (RFC 959 §4.1.3) and which are not part of any command;
+//! - refuses lines that are not UTF-8 or that hold a NUL byte (`501`): a NUL could cut a path
+//!   short in a system call, and FTP paths are UTF-8 (RFC 2640).
+//!
+//! Replies go through [`Replier`], a handle that both the session thread and its transfer thread
+//! hold, so the transfer can send its final `226` while the session thread waits for the next
+//! command (that is how `ABOR` and `STAT` are heard during a transfer).
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use crate::reply::Reply;
+
+/// The longest command line accepted, in bytes, CRLF included. RFC 959 sets no limit; 2048 is
+/// far above any real path and as much as a session should hold in memory for a command.
+pub const MAX_LINE: usize = 2048;
+
+/// The read buffer of the control connection. Commands are short; a small buffer keeps an idle
+/// session's memory small (a session that sends a 2 KiB line just takes two reads).
+const READ_BUFFER: usize = 512;
+
+/// Telnet's "Interpret As Command" byte (RFC 854): it starts a Telnet command sequence.
+const IAC: u8 = 0xFF;
+
+/// Who a session is, for log lines: `[#3 127.0.0.1:50412]`.
+#[derive(Debug, Clone)]
+pub struct SessionTag {
+    /// The session's number, counted from 1 since the server started.
+    pub id: u64,
+    /// The client's address.
+    pub peer: SocketAddr,
+}
+
+impl fmt::Display for SessionTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[#{} {}]", self.id, self.peer)
+    }
+}
+
+/// What one read of the control connection produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// A command line, without its line end.
+    Line(String),
+    /// A line longer than [`MAX_LINE`]; it was read to its end and dropped.
+    TooLong,
+    /// A line that is not valid UTF-8 or that holds a NUL byte; the reason is given.
+    Invalid(&'static str),
+    /// The client closed the connection.
+    Closed,
+}
+
+/// The reading half of the control connection.
+pub struct ControlReader {
+    reader: BufReader<TcpStream>,
+    line: Vec<u8>,
+}
+
+impl ControlReader {
+    /// Read from `stream` (the session thread's own handle).
+    pub fn new(stream: TcpStream) -> ControlReader {
+        ControlReader {
+            reader: BufReader::with_capacity(READ_BUFFER, stream),
+            line: Vec::new(),
+        }
+    }
+
+    /// The next command line. Blocks until a whole line arrives, the client closes, or the read
+    /// timeout set on the socket passes (then an error of kind `WouldBlock` or `TimedOut`).
+    pub fn read(&mut self) -> io::Result<Incoming> {
+        self.line.clear();
+        let mut too_long = false;
+        loop {
+            let available = self.reader.fill_buf()?;
+            if available.is_empty() {
+                // End of stream. A last line without its LF is still a command.
+                return Ok(if self.line.is_empty() && !too_long {
+                    Incoming::Closed
+                } else {
+                    self.finish(too_long)
+                });
+            }
+            let (chunk, found_end) = match available.iter().position(|&b| b == b'\n') {
+                Some(end) => (&available[..end], true),
+                None => (available, false),
+            };
+            if !too_long && self.line.len() + chunk.len() <= MAX_LINE {
+                self.line.extend_from_slice(chunk);
+            } else {
+                too_long = true;
+                self.line.clear();
+            }
+            let used = chunk.len() + usize::from(found_end);
+            self.reader.consume(used);
+            if found_end {
+                return Ok(self.finish(too_long));
+            }
+        }
+    }
+
+    fn finish(&mut self, too_long: bool) -> Incoming {
+        if too_long {
+            // Hand the memory back: one long line must not keep a big buffer alive.
+            self.line = Vec::new();
+            return Incoming::TooLong;
+        }
+        if self.line.last() == Some(&b'\r') {
+            self.line.pop();
+        }
+        let bytes = strip_telnet(&self.line);
+        if bytes.contains(&0) {
+            return Incoming::Invalid("the command holds a NUL byte");
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Incoming::Line(text),
+            Err(_) => Incoming::Invalid("the command is not valid UTF-8"),
+        }
+    }
+}
+
+/// Remove Telnet command sequences (RFC 854) from a line.
+///
+/// `IAC IAC` is a literal 0xFF byte; `IAC WILL/WONT/DO/DONT x` are three bytes; any other
+/// `IAC x` with x ≥ 240 is two. Before ABOR, clients send `IAC IP` and then `IAC DM` as TCP
+/// urgent data; a socket that takes urgent data out of band leaves a lone IAC before the verb,
+/// so an IAC followed by an ordinary byte is dropped and the byte kept.
+///
+/// ```
+/// use localftp::server::control::strip_telnet;
+/// assert_eq!(strip_telnet(b"\xff\xf4\xff\xf2ABOR"), b"ABOR");
+/// assert_eq!(strip_telnet(b"\xff\xf4\xffABOR"), b"ABOR");
+/// assert_eq!(strip_telnet(b"RETR \xff\xffx"), b"RETR \xffx");
+/// ```
+pub fn strip_telnet(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        if line[i] != IAC {
+            out.push(line[i]);
+            i += 1;
+            continue;
+        }
+        match line.get(i + 1) {
+            Some(&IAC) => {
+                out.push(IAC);
+                i += 2;
+            }
+            // WILL, WONT, DO, DONT carry one option byte.
+            Some(0xFB..=0xFE) => i += 3,
+            Some(0xF0..=0xFA) => i += 2,
+            // A lone IAC (its partner taken out of band) or IAC at the end: drop the IAC.
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The writing half of the control connection, shared by a session and its transfer thread.
+#[derive(Clone)]
+pub struct Replier {
+    inner: Arc<Mutex<TcpStream>>,
+    tag: Arc<SessionTag>,
+}
+
+impl Replier {
+    /// Write to `stream` (a clone of the session's socket).
+    pub fn new(stream: TcpStream, tag: SessionTag) -> Replier {
+        Replier {
+            inner: Arc::new(Mutex::new(stream)),
+            tag: Arc::new(tag),
+        }
+    }
+
+    /// The session this writes for.
+    pub fn tag(&self) -> &SessionTag {
+        &self.tag
+    }
+
+    /// Send one reply, whole, and log it at debug level.
+    pub fn send(&self, reply: &Reply) -> io::Result<()> {
+        log::debug!("{} -> {}", self.tag, reply);
+        let wire = reply.to_wire();
+        // A poisoned lock means the other thread panicked mid-write; the socket is still
+        // usable and the session's panic handler will end the session anyway.
+        let mut stream = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        stream.write_all(wire.as_bytes())
+    }
+}
+
+/// A command line as it may be logged: the password of PASS is replaced by `****`.
+///
+/// ```
+/// use localftp::server::control::loggable;
+/// assert_eq!(loggable("PASS 12345"), "PASS ****");
+/// assert_eq!(loggable("pass"), "pass ****");
+/// assert_eq!(loggable("USER user"), "USER user");
+/// ```
+pub fn loggable(line: &str) -> std::borrow::Cow<'_, str> {
+    let verb = line.split(' ').next().unwrap_or("");
+    if verb.eq_ignore_ascii_case("PASS") {
+        format!("{verb} ****").into()
+    } else {
+        line.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A reader over a real socket pair, fed with `bytes` and then closed.
+    fn reader_for(bytes: &[u8]) -> ControlReader {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        client.write_all(bytes).unwrap();
+        drop(client);
+        ControlReader::new(server)
+    }
+
+    #[test]
+    fn lines_end_in_crlf_or_lf() {
+        let mut r = reader_for(b"USER a\r\nPASS b\nNOOP");
+        assert_eq!(r.read().unwrap(), Incoming::Line("USER a".into()));
+        assert_eq!(r.read().unwrap(), Incoming::Line("PASS b".into()));
+        assert_eq!(r.read().unwrap(), Incoming::Line("NOOP".into()));
+        assert_eq!(r.read().unwrap(), Incoming::Closed);
+    }
+
+    #[test]
+    fn long_lines_are_dropped_whole() {
+        let mut input = vec![b'A'; MAX_LINE * 50];
+        input.extend_from_slice(b"\r\nNOOP\r\n");
+        let mut r = reader_for(&input);
+        assert_eq!(r.read().unwrap(), Incoming::TooLong);
+        assert_eq!(r.read().unwrap(), Incoming::Line("NOOP".into()));
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_kept() {
+        let mut input = vec![b'A'; MAX_LINE];
+        input.push(b'\n');
+        let mut r = reader_for(&input);
+        assert!(matches!(r.read().unwrap(), Incoming::Line(l) if l.len() == MAX_LINE));
+    }
+
+    #[test]
+    fn bad_bytes_are_refused() {
+        let mut r = reader_for(b"RETR a\0b\r\nRETR \xc3\x28\r\n");
+        assert!(matches!(r.read().unwrap(), Incoming::Invalid(m) if m.contains("NUL")));
+        assert!(matches!(r.read().unwrap(), Incoming::Invalid(m) if m.contains("UTF-8")));
+    }
+
+    #[test]
+    fn telnet_before_abor() {
+        let mut r = reader_for(b"\xff\xf4\xff\xf2ABOR\r\n");
+        assert_eq!(r.read().unwrap(), Incoming::Line("ABOR".into()));
+    }
+}

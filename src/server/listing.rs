@@ -1,0 +1,282 @@
+//! Directory listings and file times: `LIST` (RFC 959 §4.1.3), `NLST`, and the `MDTM` time
+//! format (RFC 3659 §2.3).
+//!
+//! RFC 959 leaves LIST's format to the server ("the information ... is system dependent"), so
+//! every client parses what Unix `ls -l` prints, the de facto standard:
+//!
+//! ```text
+//! -rw-r--r--    1 ftp      ftp           123 Nov 25 14:03 baca_saya.txt
+//! drwxr-xr-x    2 ftp      ftp          4096 Nov 25 14:03 Folder_Tes
+//! ```
+//!
+//! The date has the time of day for files from the last six months and the year otherwise, as
+//! `ls` does. Times are UTC (pyftpdlib's default too). The owner and group are shown as `ftp`:
+//! the client has no use for the server's user names, and they would tell it about the server.
+//! NLST sends names only, one a line, which is what `mget` style commands need.
+
+use std::fs::{self, Metadata};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::jail::Jail;
+
+/// Uploads in progress are written under this prefix and renamed when complete; listings never
+/// show them, so a half-written file is never seen.
+pub const UPLOAD_TEMP_PREFIX: &str = ".localftp-upload-";
+
+/// One entry to list: its name and what `stat` says about it.
+pub struct Entry {
+    /// The file name (no folder part).
+    pub name: String,
+    /// Its metadata, with symlinks inside the jail followed.
+    pub meta: Metadata,
+}
+
+/// The entries of the folder `real`, sorted by name, without upload temporaries and without
+/// symlinks that lead outside the jail (the client must not learn about anything outside).
+pub fn read_folder(jail: &Jail, real: &Path) -> io::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for dirent in fs::read_dir(real)? {
+        let dirent = dirent?;
+        let name = dirent.file_name().to_string_lossy().into_owned();
+        if name.starts_with(UPLOAD_TEMP_PREFIX) {
+            continue;
+        }
+        let path = dirent.path();
+        let meta = match dirent.file_type() {
+            Ok(kind) if kind.is_symlink() => {
+                if !jail.contains(&path) {
+                    continue;
+                }
+                match fs::metadata(&path) {
+                    Ok(meta) => meta,
+                    Err(_) => continue,
+                }
+            }
+            // DirEntry::metadata does not follow symlinks, and on Linux it is one lstat.
+            _ => match dirent.metadata() {
+                Ok(meta) => meta,
+                // Deleted between readdir and stat: it is simply gone.
+                Err(_) => continue,
+            },
+        };
+        entries.push(Entry { name, meta });
+    }
+    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+/// Append one `ls -l` line (with CRLF) for `entry` to `out`. `now` decides between showing
+/// the time of day (recent files) and the year (old or future files).
+pub fn push_ls_line(out: &mut String, name: &str, meta: &Metadata, now: SystemTime) {
+    use std::fmt::Write;
+    let kind = if meta.is_dir() {
+        'd'
+    } else if meta.file_type().is_symlink() {
+        'l'
+    } else {
+        '-'
+    };
+    let mode = meta.mode();
+    let mut bits = String::with_capacity(9);
+    for shift in [6, 3, 0] {
+        let triple = (mode >> shift) & 7;
+        bits.push(if triple & 4 != 0 { 'r' } else { '-' });
+        bits.push(if triple & 2 != 0 { 'w' } else { '-' });
+        bits.push(if triple & 1 != 0 { 'x' } else { '-' });
+    }
+    let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+    let _ = write!(
+        out,
+        "{kind}{bits} {links:>4} ftp      ftp      {size:>12} {date} {name}\r\n",
+        links = meta.nlink(),
+        size = meta.len(),
+        date = ls_date(modified, now),
+    );
+}
+
+/// The date column of `ls -l`: `Nov 25 14:03` within six months of now, `Nov 25  2024` otherwise.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use localftp::server::listing::ls_date;
+/// let now = UNIX_EPOCH + Duration::from_secs(1_764_000_000); // 2025-11-24
+/// let recent = UNIX_EPOCH + Duration::from_secs(1_763_990_000);
+/// assert_eq!(ls_date(recent, now), "Nov 24 13:13");
+/// let old = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+/// assert_eq!(ls_date(old, now), "Sep 09  2001");
+/// ```
+pub fn ls_date(time: SystemTime, now: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const HALF_YEAR: Duration = Duration::from_secs(182 * 24 * 3600);
+    let civil = Civil::from_system_time(time);
+    let month = MONTHS[usize::from(civil.month - 1)];
+    let recent = now.duration_since(time).is_ok_and(|age| age < HALF_YEAR)
+        // A file a little in the future (clock skew) still shows its time, as ls does.
+        || time.duration_since(now).is_ok_and(|ahead| ahead < Duration::from_secs(3600));
+    if recent {
+        format!(
+            "{month} {:02} {:02}:{:02}",
+            civil.day, civil.hour, civil.minute
+        )
+    } else {
+        format!("{month} {:02}  {}", civil.day, civil.year)
+    }
+}
+
+/// A time as RFC 3659 §2.3 writes it: `YYYYMMDDHHMMSS`, UTC (the reply to MDTM).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use localftp::server::listing::timeval;
+/// assert_eq!(timeval(UNIX_EPOCH + Duration::from_secs(1_000_000_000)), "20010909014640");
+/// ```
+pub fn timeval(time: SystemTime) -> String {
+    let c = Civil::from_system_time(time);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+/// Read `YYYYMMDDHHMMSS` (UTC; a `.sss` fraction is allowed and ignored) into Unix seconds.
+///
+/// ```
+/// use localftp::server::listing::parse_timeval;
+/// assert_eq!(parse_timeval("20010909014640"), Some(1_000_000_000));
+/// assert_eq!(parse_timeval("20010909014640.123"), Some(1_000_000_000));
+/// assert_eq!(parse_timeval("2001090901464"), None);
+/// assert_eq!(parse_timeval("20011309014640"), None); // month 13
+/// ```
+pub fn parse_timeval(text: &str) -> Option<i64> {
+    let whole = text.split_once('.').map_or(text, |(whole, _)| whole);
+    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let field = |range: std::ops::Range<usize>| whole[range].parse::<i64>().ok();
+    let (year, month, day) = (field(0..4)?, field(4..6)?, field(6..8)?);
+    let (hour, minute, second) = (field(8..10)?, field(10..12)?, field(12..14)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    // 60 allows a leap second, which RFC 3659 permits.
+    if second > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// A UTC calendar date and time.
+struct Civil {
+    year: i64,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+}
+
+impl Civil {
+    fn from_system_time(time: SystemTime) -> Civil {
+        let secs = match time.duration_since(UNIX_EPOCH) {
+            Ok(after) => after.as_secs() as i64,
+            Err(before) => -(before.duration().as_secs() as i64),
+        };
+        let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let (year, month, day) = civil_from_days(days);
+        Civil {
+            year,
+            month,
+            day,
+            hour: (rest / 3600) as u8,
+            minute: (rest % 3600 / 60) as u8,
+            second: (rest % 60) as u8,
+        }
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
+///
+/// This is Howard Hinnant's `civil_from_days`: shift the year to start in March so the leap
+/// day is the last day of the year, then count 400-year eras of 146,097 days.
+fn civil_from_days(days: i64) -> (i64, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The inverse of [`civil_from_days`].
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * mp + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_round_trips() {
+        for days in [
+            -800_000, -1, 0, 1, 59, 60, 365, 10_957, 11_016, 20_000, 2_932_896,
+        ] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn ls_line_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a b.txt");
+        fs::write(&file, "12345").unwrap();
+        let meta = fs::metadata(&file).unwrap();
+        let mut out = String::new();
+        push_ls_line(&mut out, "a b.txt", &meta, SystemTime::now());
+        let fields: Vec<&str> = out.split_whitespace().collect();
+        assert!(fields[0].starts_with('-') && fields[0].len() == 10, "{out}");
+        assert_eq!(fields[4], "5");
+        assert!(out.ends_with(" a b.txt\r\n"), "{out:?}");
+        assert_eq!(fields.len(), 10, "{out}");
+    }
+
+    #[test]
+    fn temporaries_and_escaping_links_are_not_listed() {
+        let scratch = tempfile::tempdir().unwrap();
+        let home = scratch.path().join("home");
+        fs::create_dir(&home).unwrap();
+        fs::write(scratch.path().join("secret"), "x").unwrap();
+        fs::write(home.join("b"), "").unwrap();
+        fs::write(home.join("a"), "").unwrap();
+        fs::write(home.join(format!("{UPLOAD_TEMP_PREFIX}1")), "").unwrap();
+        std::os::unix::fs::symlink(scratch.path().join("secret"), home.join("out")).unwrap();
+        std::os::unix::fs::symlink(home.join("a"), home.join("in")).unwrap();
+        let jail = Jail::new(&home).unwrap();
+        let names: Vec<String> = read_folder(&jail, jail.home())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["a", "b", "in"]);
+    }
+}

@@ -1,0 +1,281 @@
+//! The FTP server: configuration, start-up, and the accept loop (RFC 959 §5: the server
+//! listens on its control port and serves each client on its own connection).
+//!
+//! The design is the simplest one that serves many clients at once: **one OS thread per
+//! connection**. [`Server::run`] accepts a connection and spawns a thread for it; that thread
+//! runs a blocking command loop (`session::Session::run`) until the client quits. Each thread
+//! reads as if it were the only client; the operating system's scheduler interleaves them.
+//!
+//! ```no_run
+//! use localftp::server::{Config, Server};
+//! let server = Server::bind(Config::default())?; // the seed's defaults: 127.0.0.1:2122, data/
+//! println!("listening on {}", server.local_addr());
+//! server.run(); // forever
+//! # Ok::<(), localftp::server::StartError>(())
+//! ```
+//!
+//! What it costs: a thread per client is a stack (address space, mostly untouched) and a
+//! kernel task. Thousands are fine; at tens of thousands an event loop (pyftpdlib's epoll,
+//! or Rust's async runtimes) wins. LESSONS.md measures both sides.
+
+pub mod command;
+pub mod commands;
+pub mod control;
+pub mod data;
+pub mod jail;
+pub mod listing;
+pub mod permissions;
+pub mod session;
+pub mod transfer;
+pub mod users;
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::ops::RangeInclusive;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use users::{User, Users};
+
+/// The seed's greeting, sent as `220 Selamat datang di Local FTP Server` ("welcome").
+pub const SEED_BANNER: &str = "Selamat datang di Local FTP Server";
+
+/// The seed's control port. FTP's standard port is 21, which needs root on Unix.
+pub const SEED_PORT: u16 = 2122;
+
+/// The seed's sample file, created in the root at start if missing.
+pub const SAMPLE_FILE: &str = "baca_saya.txt";
+
+/// The seed's empty sample folder, created in the root at start if missing.
+pub const SAMPLE_FOLDER: &str = "Folder_Tes";
+
+/// What `baca_saya.txt` holds when the server creates it.
+const SAMPLE_TEXT: &str = "Halo! This is baca_saya.txt (\"read me\" in Indonesian), served by localftp.\n\
+Download it with RETR, change it, and upload it back with STOR.\n";
+
+/// Stack size of a session thread. A session's deepest path (a LIST of a big folder, a log
+/// line, a panic message) uses a few tens of KiB; 256 KiB leaves a wide margin. Only the pages
+/// a thread touches cost memory, so this bounds address space, not resident memory.
+const SESSION_STACK: usize = 256 * 1024;
+
+/// How long each kind of wait may last before the server gives up on the client.
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    /// A logged-in or not, idle control connection (no command) is closed with 421 after this.
+    pub idle: Duration,
+    /// Waiting for the client to connect to a passive port, or for an active connect.
+    pub data_connect: Duration,
+    /// A data connection on which no byte moves for this long fails the transfer.
+    pub data_stall: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            idle: Duration::from_secs(300),
+            data_connect: Duration::from_secs(30),
+            data_stall: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address to listen on (the seed: 127.0.0.1; `::1` for IPv6).
+    pub bind: IpAddr,
+    /// The control port (the seed: 2122; 0 lets the OS pick a free one).
+    pub port: u16,
+    /// The folder served (the seed: `data`), created if missing.
+    pub root: PathBuf,
+    /// The accounts. Empty means the seed's one user, `user` / `12345` with `elradfmw`,
+    /// whose home is `root`.
+    pub users: Vec<User>,
+    /// The greeting text after `220 `.
+    pub banner: String,
+    /// Passive ports to choose from; `None` lets the OS pick.
+    pub passive_ports: Option<RangeInclusive<u16>>,
+    /// The IPv4 address to announce in 227 replies instead of the local one (for NAT).
+    pub masquerade: Option<Ipv4Addr>,
+    /// Create `baca_saya.txt` and `Folder_Tes` in the root if missing.
+    pub sample_content: bool,
+    /// The timeouts.
+    pub timeouts: Timeouts,
+}
+
+impl Default for Config {
+    /// The seed's server: 127.0.0.1:2122, root `data/`, the seed's user and greeting.
+    fn default() -> Config {
+        Config {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: SEED_PORT,
+            root: PathBuf::from("data"),
+            users: Vec::new(),
+            banner: SEED_BANNER.to_string(),
+            passive_ports: None,
+            masquerade: None,
+            sample_content: true,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// The seed's account: `user` / `12345` with the letters `elradfmw`, at home in `root`.
+pub fn seed_user(root: &Path) -> User {
+    let perms = "elradfmw".parse().expect("the seed's letters are valid");
+    User::new("user", "12345", perms, root)
+}
+
+/// Why the server could not start. `main` prints it on one line and exits non-zero.
+#[derive(Debug)]
+pub enum StartError {
+    /// The root (or a user's home) could not be created or read.
+    Root(PathBuf, io::Error),
+    /// The listening socket could not be opened (port in use, address not local, …).
+    Bind(SocketAddr, io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Root(path, e) => {
+                write!(f, "cannot use folder {}: {e}", path.display())
+            }
+            StartError::Bind(address, e) if e.kind() == io::ErrorKind::AddrInUse => write!(
+                f,
+                "cannot listen on {address}: the port is in use (is another server running? try --port)"
+            ),
+            StartError::Bind(address, e) => write!(f, "cannot listen on {address}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// What every session shares: the configuration and the accounts, read-only.
+pub struct Shared {
+    /// The configuration the server started with.
+    pub config: Config,
+    /// The accounts.
+    pub users: Users,
+}
+
+/// A server that is listening and ready to [`run`](Server::run).
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// Prepare the root (and its sample content), then open the listening socket.
+    pub fn bind(mut config: Config) -> Result<Server, StartError> {
+        prepare_root(&config.root, config.sample_content)
+            .map_err(|e| StartError::Root(config.root.clone(), e))?;
+        if config.users.is_empty() {
+            config.users.push(seed_user(&config.root));
+        }
+        for user in &config.users {
+            fs::create_dir_all(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
+        }
+        let address = SocketAddr::new(config.bind, config.port);
+        let listener = TcpListener::bind(address).map_err(|e| StartError::Bind(address, e))?;
+        let users = Users::new(config.users.clone());
+        Ok(Server {
+            listener,
+            shared: Arc::new(Shared { config, users }),
+        })
+    }
+
+    /// The address the server listens on, with the real port when port 0 was asked for.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Accept connections forever, one thread per session.
+    pub fn run(self) {
+        log::info!("listening on {}", self.local_addr());
+        let next_id = AtomicU64::new(1);
+        for connection in self.listener.incoming() {
+            match connection {
+                Ok(stream) => {
+                    let id = next_id.fetch_add(1, Ordering::Relaxed);
+                    spawn_session(id, stream, Arc::clone(&self.shared));
+                }
+                Err(e) => {
+                    // Out of file descriptors, most likely. Accepting again at once would
+                    // spin; a short pause lets sessions end and free some.
+                    log::warn!("accept failed: {e}");
+                    thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+
+    /// Run the server on a background thread and return its address: for tests and for
+    /// programs that embed a server.
+    pub fn spawn(self) -> SocketAddr {
+        let address = self.local_addr();
+        thread::Builder::new()
+            .name("accept".into())
+            .spawn(move || self.run())
+            .expect("spawn the accept thread");
+        address
+    }
+}
+
+/// Start one session on its own thread. A panic inside it is caught and logged, and ends only
+/// that session: the other sessions and the accept loop never see it.
+fn spawn_session(id: u64, stream: TcpStream, shared: Arc<Shared>) {
+    let peer = match stream.peer_addr() {
+        Ok(peer) => peer,
+        // The client left between connect and accept.
+        Err(_) => return,
+    };
+    let spawned = thread::Builder::new()
+        .name(format!("session-{id}"))
+        .stack_size(SESSION_STACK)
+        .spawn(move || {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                session::Session::start(id, stream, shared);
+            }));
+            if outcome.is_err() {
+                log::error!("[#{id} {peer}] session thread panicked; only this session ended");
+            }
+        });
+    if let Err(e) = spawned {
+        // The stream moved into the closure is dropped with it: the client sees the close.
+        log::warn!("[#{id} {peer}] could not start a session thread: {e}");
+    }
+}
+
+/// Create the root if missing, with the seed's sample file and folder. Existing files are never
+/// overwritten: a student's edited `baca_saya.txt` survives a restart.
+pub fn prepare_root(root: &Path, sample_content: bool) -> io::Result<()> {
+    fs::create_dir_all(root)?;
+    if !sample_content {
+        return Ok(());
+    }
+    let sample = root.join(SAMPLE_FILE);
+    match fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&sample)
+    {
+        Ok(mut file) => io::Write::write_all(&mut file, SAMPLE_TEXT.as_bytes())?,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    match fs::create_dir(root.join(SAMPLE_FOLDER)) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! The permission letters, as pyftpdlib spells them, and which command needs which.
+//!
+//! pyftpdlib's `DummyAuthorizer.add_user(..., perm="elradfmw")` gives a user a string of letters;
+//! each letter allows a family of commands. localftp keeps the same letters so the seed's
+//! configuration means the same thing here:
+//!
+//! | letter | allows | commands |
+//! |--------|--------|----------|
+//! | `e` | change folder | CWD, CDUP |
+//! | `l` | list, and read file facts | LIST, NLST, MLSD, MLST, STAT path, SIZE, MDTM |
+//! | `r` | retrieve (download) | RETR |
+//! | `a` | append, resume an upload | APPE, and STOR after REST |
+//! | `d` | delete | DELE, RMD |
+//! | `f` | rename | RNFR, RNTO |
+//! | `m` | make folder | MKD |
+//! | `w` | write (upload) | STOR, STOU |
+//! | `M` | change mode | SITE CHMOD |
+//! | `T` | change modification time | MFMT |
+//!
+//! [`required`] is an exhaustive `match` over [`Command`]: a new command without a row here does
+//! not compile. A missing letter is answered `550` with the letter named.
+
+use std::fmt;
+
+use super::command::{Command, SiteCommand};
+
+/// One permission letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Perm {
+    /// `e`: change the current folder.
+    ChangeDir,
+    /// `l`: list folders and read file facts.
+    List,
+    /// `r`: download files.
+    Retrieve,
+    /// `a`: append to files (APPE, resumed uploads).
+    Append,
+    /// `d`: delete files and folders.
+    Delete,
+    /// `f`: rename files and folders.
+    Rename,
+    /// `m`: make folders.
+    MakeDir,
+    /// `w`: upload files.
+    Store,
+    /// `M`: change a file's mode bits (SITE CHMOD).
+    Chmod,
+    /// `T`: change a file's modification time (MFMT).
+    SetTime,
+}
+
+impl Perm {
+    /// Every letter, in pyftpdlib's order.
+    pub const ALL: [Perm; 10] = [
+        Perm::ChangeDir,
+        Perm::List,
+        Perm::Retrieve,
+        Perm::Append,
+        Perm::Delete,
+        Perm::Rename,
+        Perm::MakeDir,
+        Perm::Store,
+        Perm::Chmod,
+        Perm::SetTime,
+    ];
+
+    /// The letter itself.
+    pub fn letter(self) -> char {
+        match self {
+            Perm::ChangeDir => 'e',
+            Perm::List => 'l',
+            Perm::Retrieve => 'r',
+            Perm::Append => 'a',
+            Perm::Delete => 'd',
+            Perm::Rename => 'f',
+            Perm::MakeDir => 'm',
+            Perm::Store => 'w',
+            Perm::Chmod => 'M',
+            Perm::SetTime => 'T',
+        }
+    }
+
+    /// What the letter allows, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Perm::ChangeDir => "change folder (CWD, CDUP)",
+            Perm::List => "list folders and read file facts (LIST, NLST, MLSD, MLST, SIZE, MDTM)",
+            Perm::Retrieve => "download files (RETR)",
+            Perm::Append => "append to files and resume uploads (APPE, REST+STOR)",
+            Perm::Delete => "delete files and folders (DELE, RMD)",
+            Perm::Rename => "rename files and folders (RNFR, RNTO)",
+            Perm::MakeDir => "make folders (MKD)",
+            Perm::Store => "upload files (STOR, STOU)",
+            Perm::Chmod => "change file modes (SITE CHMOD)",
+            Perm::SetTime => "change modification times (MFMT)",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
+    fn from_letter(letter: char) -> Option<Perm> {
+        Perm::ALL.into_iter().find(|perm| perm.letter() == letter)
+    }
+}
+
+/// A set of permission letters, e.g. the seed's `elradfmw`.
+///
+/// ```
+/// use localftp::server::permissions::{Perm, Perms};
+/// let perms: Perms = "elr".parse().unwrap();
+/// assert!(perms.allows(Perm::Retrieve));
+/// assert!(!perms.allows(Perm::Store));
+/// assert_eq!(perms.to_string(), "elr");
+/// assert!("elrx".parse::<Perms>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Perms(u16);
+
+impl Perms {
+    /// Whether the set holds this letter.
+    pub fn allows(self, perm: Perm) -> bool {
+        self.0 & perm.bit() != 0
+    }
+
+    /// The letters in the set, in pyftpdlib's order.
+    pub fn iter(self) -> impl Iterator<Item = Perm> {
+        Perm::ALL.into_iter().filter(move |perm| self.allows(*perm))
+    }
+}
+
+impl std::str::FromStr for Perms {
+    type Err = String;
+
+    fn from_str(letters: &str) -> Result<Perms, String> {
+        letters.chars().try_fold(Perms(0), |set, letter| {
+            Perm::from_letter(letter)
+                .map(|perm| Perms(set.0 | perm.bit()))
+                .ok_or_else(|| format!("unknown permission letter '{letter}' (known: elradfmwMT)"))
+        })
+    }
+}
+
+impl fmt::Display for Perms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.iter()
+            .try_for_each(|perm| write!(f, "{}", perm.letter()))
+    }
+}
+
+/// The letter a command needs, or `None` when it needs none.
+///
+/// One more rule depends on session state rather than the command alone, so it lives in the
+/// STOR handler: a STOR after `REST n` (n > 0) resumes an upload and also needs `a`.
+pub fn required(command: &Command) -> Option<Perm> {
+    use Command::*;
+    match command {
+        Cwd(_) | Cdup => Some(Perm::ChangeDir),
+        List(_) | Nlst(_) | Mlsd(_) | Mlst(_) | Stat(Some(_)) | Size(_) | Mdtm(_) => {
+            Some(Perm::List)
+        }
+        Retr(_) => Some(Perm::Retrieve),
+        Appe(_) => Some(Perm::Append),
+        Dele(_) | Rmd(_) => Some(Perm::Delete),
+        Rnfr(_) | Rnto(_) => Some(Perm::Rename),
+        Mkd(_) => Some(Perm::MakeDir),
+        Stor(_) | Stou => Some(Perm::Store),
+        Site(SiteCommand::Chmod { .. }) => Some(Perm::Chmod),
+        Mfmt { .. } => Some(Perm::SetTime),
+        // Commands that read or set session state, or touch no file, need no letter.
+        User(_) | Pass(_) | Acct(_) | Rein | Quit | Port(_) | Eprt(_) | Pasv | Epsv(_)
+        | Type(_) | Mode | Stru | Allo | Rest(_) | Abor | Pwd | Syst | Stat(None) | Help(_)
+        | Noop | Feat | Opts(_) | Auth(_) | Pbsz(_) | Prot(_) | Ccc | Unknown(_) => None,
+        Site(SiteCommand::Help | SiteCommand::Perms | SiteCommand::Other(_)) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::command::parse;
+
+    #[test]
+    fn the_seed_letters() {
+        let perms: Perms = "elradfmw".parse().unwrap();
+        for perm in Perm::ALL {
+            let expected = !matches!(perm, Perm::Chmod | Perm::SetTime);
+            assert_eq!(perms.allows(perm), expected, "{perm:?}");
+        }
+        assert_eq!(perms.to_string(), "elradfmw");
+    }
+
+    #[test]
+    fn letters_are_case_sensitive() {
+        assert!("E".parse::<Perms>().is_err());
+        assert!("M".parse::<Perms>().unwrap().allows(Perm::Chmod));
+        assert!(!"m".parse::<Perms>().unwrap().allows(Perm::Chmod));
+    }
+
+    #[test]
+    fn commands_map_to_pyftpdlib_letters() {
+        let letter = |line: &str| required(&parse(line).unwrap()).map(Perm::letter);
+        assert_eq!(letter("CWD x"), Some('e'));
+        assert_eq!(letter("CDUP"), Some('e'));
+        assert_eq!(letter("LIST"), Some('l'));
+        assert_eq!(letter("NLST"), Some('l'));
+        assert_eq!(letter("SIZE x"), Some('l'));
+        assert_eq!(letter("MDTM x"), Some('l'));
+        assert_eq!(letter("RETR x"), Some('r'));
+        assert_eq!(letter("APPE x"), Some('a'));
+        assert_eq!(letter("DELE x"), Some('d'));
+        assert_eq!(letter("RMD x"), Some('d'));
+        assert_eq!(letter("RNFR x"), Some('f'));
+        assert_eq!(letter("RNTO x"), Some('f'));
+        assert_eq!(letter("MKD x"), Some('m'));
+        assert_eq!(letter("STOR x"), Some('w'));
+        assert_eq!(letter("STOU"), Some('w'));
+        assert_eq!(letter("SITE CHMOD 644 x"), Some('M'));
+        assert_eq!(letter("MFMT 20200101000000 x"), Some('T'));
+        assert_eq!(letter("PWD"), None);
+        assert_eq!(letter("STAT"), None);
+        assert_eq!(letter("STAT /"), Some('l'));
+    }
+}

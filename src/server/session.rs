@@ -1,0 +1,424 @@
+//! One client's session, from the 220 greeting to the 221 goodbye (RFC 959 §5.4, the
+//! command-reply sequences).
+//!
+//! Read this file top to bottom: it is the whole life of a connection.
+//!
+//! ```text
+//! greet 220
+//! loop {
+//!     read a line          (control.rs: bounded, Telnet-clean, UTF-8)
+//!     parse it             (command.rs: pure)       unknown verb → 500, bad argument → 501
+//!     gate it              (this file, in order)    not logged in → 530, missing letter → 550
+//!     dispatch it          (commands/*.rs)          outside the jail → 550, … → its reply
+//!     reply
+//! }
+//! 221, close
+//! ```
+//!
+//! While a transfer runs on its helper thread (transfer.rs), the loop goes on reading: ABOR,
+//! STAT, NOOP are answered at once; any other command waits for the transfer to end first, so
+//! replies never come out of order.
+
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::Shared;
+use super::command::{Command, TransferType, parse};
+use super::control::{ControlReader, Incoming, Replier, SessionTag, loggable};
+use super::data::DataPlan;
+use super::jail::Jail;
+use super::permissions;
+use super::transfer::Running;
+use super::users::User;
+use crate::reply::{Reply, ReplyCode};
+
+/// Where the session is in the login sequence (RFC 959 §5.4, USER → PASS). Each state carries
+/// the data it needs, so "logged in without a user" cannot be written down.
+pub enum Login {
+    /// Connected; no USER yet.
+    AwaitingUser,
+    /// USER was sent; PASS must come next.
+    AwaitingPassword {
+        /// The name given with USER.
+        user: String,
+    },
+    /// PASS was accepted.
+    LoggedIn {
+        /// The account.
+        user: Arc<User>,
+        /// The account's home, with every way out refused.
+        jail: Jail,
+    },
+}
+
+/// What a command handler asks the session loop to do.
+pub enum Outcome {
+    /// Send this reply and read the next command.
+    Reply(Reply),
+    /// A transfer was started; its helper thread sends the replies.
+    Transfer(Running),
+    /// Send this reply and close the connection.
+    Close(Reply),
+}
+
+impl From<Reply> for Outcome {
+    fn from(reply: Reply) -> Outcome {
+        Outcome::Reply(reply)
+    }
+}
+
+/// One client's session state.
+pub struct Session {
+    /// The server's configuration and accounts.
+    pub shared: Arc<Shared>,
+    /// The session's number and client address, for logs.
+    pub tag: SessionTag,
+    /// The server's address on this connection (passive ports listen on the same IP).
+    pub local: SocketAddr,
+    /// Where the login stands.
+    pub login: Login,
+    /// The current folder, as a virtual path (`/` is the user's home).
+    pub cwd: String,
+    /// TYPE A or TYPE I. RFC 959 §3.1.1.1 makes ASCII the default.
+    pub transfer_type: TransferType,
+    /// What PASV/EPSV/PORT/EPRT set up for the next transfer.
+    pub data_plan: Option<DataPlan>,
+    /// After `EPSV ALL`, only EPSV may set up data connections (RFC 2428 §4).
+    pub epsv_all: bool,
+    /// The offset given by REST, for the command right after it.
+    pub restart_offset: Option<u64>,
+    /// The source of a rename after RNFR: its virtual and real path.
+    pub rename_from: Option<(String, std::path::PathBuf)>,
+    /// The transfer running on the helper thread, if any.
+    pub transfer: Option<Running>,
+    /// Writes replies; shared with the transfer thread.
+    pub replier: Replier,
+    reader: ControlReader,
+}
+
+impl Session {
+    /// Serve one client until it quits or the connection fails.
+    pub fn start(id: u64, stream: TcpStream, shared: Arc<Shared>) {
+        let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+            return;
+        };
+        let tag = SessionTag { id, peer };
+        log::info!("{tag} connected");
+        let started = Instant::now();
+        match Session::new(tag.clone(), local, stream, shared) {
+            Ok(session) => session.run(),
+            Err(e) => log::warn!("{tag} could not set up the session: {e}"),
+        }
+        log::info!(
+            "{tag} disconnected after {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    fn new(
+        tag: SessionTag,
+        local: SocketAddr,
+        stream: TcpStream,
+        shared: Arc<Shared>,
+    ) -> io::Result<Session> {
+        stream.set_read_timeout(Some(shared.config.timeouts.idle))?;
+        // Replies are small and each is awaited by the client; sending them at once matters
+        // more than packing them (Nagle would hold a reply back while an ACK is pending).
+        stream.set_nodelay(true)?;
+        let replier = Replier::new(stream.try_clone()?, tag.clone());
+        Ok(Session {
+            shared,
+            tag,
+            local,
+            login: Login::AwaitingUser,
+            cwd: "/".to_string(),
+            transfer_type: TransferType::Ascii,
+            data_plan: None,
+            epsv_all: false,
+            restart_offset: None,
+            rename_from: None,
+            transfer: None,
+            replier,
+            reader: ControlReader::new(stream),
+        })
+    }
+
+    /// The command loop.
+    fn run(mut self) {
+        let banner = Reply::new(ReplyCode::ServiceReady, self.shared.config.banner.clone());
+        if self.replier.send(&banner).is_err() {
+            return;
+        }
+        loop {
+            let line = match self.reader.read() {
+                Ok(Incoming::Line(line)) => line,
+                Ok(Incoming::Closed) => break,
+                Ok(Incoming::TooLong) => {
+                    log::warn!("{} sent a command line over the limit", self.tag);
+                    let reply = Reply::new(
+                        ReplyCode::SyntaxError,
+                        format!(
+                            "Command line too long (limit {} bytes); ignored.",
+                            super::control::MAX_LINE
+                        ),
+                    );
+                    if self.replier.send(&reply).is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                Ok(Incoming::Invalid(reason)) => {
+                    let reply = Reply::new(ReplyCode::SyntaxErrorInArguments, format!("{reason}."));
+                    if self.replier.send(&reply).is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                Err(e) if is_timeout(&e) => {
+                    // Idle during a long transfer is normal: the client is waiting for it.
+                    if self.transfer.as_ref().is_some_and(|t| !t.is_finished()) {
+                        continue;
+                    }
+                    log::info!("{} idle timeout", self.tag);
+                    let _ = self.replier.send(&Reply::new(
+                        ReplyCode::ServiceNotAvailable,
+                        format!(
+                            "Idle timeout ({} s): closing the control connection.",
+                            self.shared.config.timeouts.idle.as_secs()
+                        ),
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    log::info!("{} control connection lost: {e}", self.tag);
+                    break;
+                }
+            };
+            log::debug!("{} <- {}", self.tag, loggable(&line));
+            let outcome = self.handle(&line);
+            let (reply, close) = match outcome {
+                Outcome::Reply(reply) => (reply, false),
+                Outcome::Close(reply) => (reply, true),
+                Outcome::Transfer(running) => {
+                    self.transfer = Some(running);
+                    continue;
+                }
+            };
+            if self.replier.send(&reply).is_err() || close {
+                break;
+            }
+        }
+        // The client is gone or said QUIT: let a transfer still running end on its own terms
+        // (it has its own timeouts), so its file is finished or cleaned up.
+        if let Some(transfer) = self.transfer.take() {
+            transfer.wait();
+        }
+    }
+
+    /// Parse, gate and dispatch one line.
+    fn handle(&mut self, line: &str) -> Outcome {
+        // 1. Parse. Unknown verbs are 500; known verbs with bad arguments 501 (or 504).
+        let command = match parse(line) {
+            Ok(Command::Unknown(verb)) => {
+                return Reply::new(ReplyCode::SyntaxError, format!("Unknown command {verb:?}."))
+                    .into();
+            }
+            Ok(command) => command,
+            Err(error) => {
+                let code = if error.unsupported {
+                    ReplyCode::NotImplementedForParameter
+                } else {
+                    ReplyCode::SyntaxErrorInArguments
+                };
+                return Reply::new(code, format!("{error}.")).into();
+            }
+        };
+
+        // 2. A transfer is running: only ABOR, STAT and NOOP are answered at once.
+        if self.transfer.is_some() {
+            match command {
+                Command::Abor => return self.abort().into(),
+                Command::Stat(None) | Command::Noop => return self.dispatch(command, None),
+                _ => self.finish_transfer(),
+            }
+        }
+
+        // 3. REST applies to the command right after it only (RFC 3659 §5.3), and RNTO must
+        //    come right after RNFR (RFC 959 §4.1.3): any other command cancels both.
+        let offset = self.restart_offset.take();
+        if !matches!(command, Command::Rnto(_)) {
+            self.rename_from = None;
+        }
+
+        // 4. The gate.
+        if let Err(refusal) = self.gate(&command) {
+            return refusal.into();
+        }
+
+        // 5. Dispatch.
+        self.dispatch(command, offset)
+    }
+
+    /// The checks every command passes before it runs, in order.
+    fn gate(&self, command: &Command) -> Result<(), Reply> {
+        let Login::LoggedIn { user, .. } = &self.login else {
+            return if allowed_before_login(command) {
+                Ok(())
+            } else {
+                Err(Reply::new(
+                    ReplyCode::NotLoggedIn,
+                    "Please log in with USER and PASS first.",
+                ))
+            };
+        };
+        match permissions::required(command) {
+            Some(perm) if !user.perms.allows(perm) => Err(Reply::new(
+                ReplyCode::FileUnavailable,
+                format!(
+                    "Permission denied: {} needs the '{}' permission ({}); you have '{}'.",
+                    command.verb(),
+                    perm.letter(),
+                    perm.describe(),
+                    user.perms
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Send each command to its family's handler (RFC 959 §4.1's grouping).
+    fn dispatch(&mut self, command: Command, offset: Option<u64>) -> Outcome {
+        use Command::*;
+        match command {
+            // Access control: commands/access.rs
+            User(name) => self.user(&name).into(),
+            Pass(password) => self.pass(&password).into(),
+            Acct(_) => self.acct().into(),
+            Cwd(path) => self.cwd(&path).into(),
+            Cdup => self.cwd("..").into(),
+            Rein => self.rein().into(),
+            Quit => self.quit(),
+            // Transfer parameters: commands/parameters.rs
+            Port(address) | Eprt(address) => self.port(address).into(),
+            Pasv => self.pasv().into(),
+            Epsv(arg) => self.epsv(arg).into(),
+            Type(transfer_type) => self.set_type(transfer_type).into(),
+            Mode => Reply::new(ReplyCode::CommandOkay, "Mode set to S (stream).").into(),
+            Stru => Reply::new(ReplyCode::CommandOkay, "Structure set to F (file).").into(),
+            // File service: commands/files.rs
+            Retr(path) => self.retr(&path, offset),
+            Stor(path) => self.stor(&path, offset),
+            Appe(path) => self.appe(&path),
+            Stou => self.stou(),
+            Dele(path) => self.dele(&path).into(),
+            Rmd(path) => self.rmd(&path).into(),
+            Mkd(path) => self.mkd(&path).into(),
+            Rnfr(path) => self.rnfr(&path).into(),
+            Rnto(path) => self.rnto(&path).into(),
+            Rest(offset) => self.rest(offset).into(),
+            Size(path) => self.size(&path).into(),
+            Mdtm(path) => self.mdtm(&path).into(),
+            Allo => Reply::new(ReplyCode::CommandSuperfluous, "ALLO not needed here.").into(),
+            Abor => self.abort().into(),
+            // Listings: commands/listing.rs
+            List(args) => self.list(args),
+            Nlst(args) => self.nlst(args),
+            // Information: commands/info.rs
+            Pwd => self.pwd().into(),
+            Syst => self.syst().into(),
+            Stat(None) => self.stat().into(),
+            Feat => self.feat().into(),
+            Opts(option) => self.opts(&option).into(),
+            Help(verb) => self.help(verb.as_deref()).into(),
+            Noop => Reply::new(ReplyCode::CommandOkay, "NOOP ok.").into(),
+            Site(site) => self.site(site).into(),
+            // Not yet implemented: recognised, so 502 rather than 500.
+            Stat(Some(_)) | Mlsd(_) | Mlst(_) | Mfmt { .. } | Auth(_) | Pbsz(_) | Prot(_) | Ccc => {
+                Reply::new(
+                    ReplyCode::CommandNotImplemented,
+                    format!("{} is not implemented.", command.verb()),
+                )
+                .into()
+            }
+            Unknown(verb) => {
+                Reply::new(ReplyCode::SyntaxError, format!("Unknown command {verb:?}.")).into()
+            }
+        }
+    }
+
+    /// Wait for a running transfer to send its last reply.
+    pub fn finish_transfer(&mut self) {
+        if let Some(transfer) = self.transfer.take() {
+            transfer.wait();
+        }
+    }
+
+    /// ABOR (RFC 959 §4.1.3): stop the transfer; it answers 426, then ABOR answers 226.
+    fn abort(&mut self) -> Reply {
+        // A passive port opened for a transfer that never came is closed too.
+        self.data_plan = None;
+        match self.transfer.take() {
+            Some(transfer) if !transfer.is_finished() => {
+                transfer.control.abort();
+                transfer.wait();
+                Reply::new(ReplyCode::ClosingDataConnection, "ABOR successful.")
+            }
+            Some(transfer) => {
+                // It ended (and sent its 226) just before the ABOR arrived.
+                transfer.wait();
+                Reply::new(
+                    ReplyCode::ClosingDataConnection,
+                    "ABOR: the transfer had already completed.",
+                )
+            }
+            None => Reply::new(
+                ReplyCode::DataConnectionOpenNoTransfer,
+                "No transfer to abort.",
+            ),
+        }
+    }
+
+    /// The logged-in user and jail. The gate lets only logged-in sessions reach the handlers
+    /// that ask, so the 530 here is a second line of defence, not a path clients take.
+    pub fn account(&self) -> Result<(&Arc<User>, &Jail), Reply> {
+        match &self.login {
+            Login::LoggedIn { user, jail } => Ok((user, jail)),
+            _ => Err(Reply::new(
+                ReplyCode::NotLoggedIn,
+                "Please log in with USER and PASS first.",
+            )),
+        }
+    }
+}
+
+/// Commands a client may send before logging in (RFC 959 §5.4 and the extensions' own RFCs).
+fn allowed_before_login(command: &Command) -> bool {
+    use Command::*;
+    matches!(
+        command,
+        User(_)
+            | Pass(_)
+            | Acct(_)
+            | Quit
+            | Rein
+            | Noop
+            | Syst
+            | Feat
+            | Opts(_)
+            | Help(_)
+            | Stat(None)
+            | Auth(_)
+            | Pbsz(_)
+            | Prot(_)
+            | Abor
+    )
+}
+
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}

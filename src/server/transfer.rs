@@ -1,0 +1,507 @@
+//! Transfers: RETR, STOR, APPE, LIST and NLST moving bytes over the data connection
+//! (RFC 959 §3.4 stream mode, §4.1.3 the service commands, §5.4 the 1xx/2xx sequence).
+//!
+//! Every transfer follows the same sequence of replies:
+//!
+//! ```text
+//! C: RETR baca_saya.txt
+//! S: 150 Opening data connection for /baca_saya.txt (123 bytes).   <- or 125 if already open
+//!    ... the bytes flow on the data connection, which then closes ...
+//! S: 226 Transfer complete: 123 bytes in 0.001 s.
+//! ```
+//!
+//! The session checks everything it can *before* the transfer (the file exists, the letter is
+//! granted, the path is inside the jail) and answers 550 at once if not. What remains, making
+//! the data connection and moving the bytes, runs here on a helper thread of the session, so
+//! that the session thread keeps reading the control connection: that is how `ABOR`, `STAT` and
+//! `NOOP` are answered while data flows. The helper sends the 1xx and the final reply itself.
+//!
+//! `ABOR` sets [`TransferControl::abort`] and shuts the data socket down; the copy loop fails
+//! at once, the helper answers `426`, and the session then answers `226` for the ABOR itself.
+//!
+//! Uploads with STOR write to a hidden temporary file in the target's folder and rename it over
+//! the target only when the last byte has arrived: a broken upload never destroys the old file
+//! and is never seen half-written. APPE and STOR after REST write in place (that is what they
+//! mean), so a broken one leaves a partly extended file.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::net::{IpAddr, Shutdown, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::command::TransferType;
+use super::control::Replier;
+use super::data::{DataError, DataPlan};
+use crate::reply::{Reply, ReplyCode};
+
+/// Stack size of a transfer thread. The copy loops keep their buffers on the heap, so the
+/// stack holds only a few frames; 256 KiB is ample and is address space, not memory, until
+/// touched.
+const TRANSFER_STACK: usize = 256 * 1024;
+
+/// The buffer for uploads and for TYPE A conversion. Large reads mean fewer system calls on a
+/// fast loopback; 256 KiB lives only as long as the transfer.
+const COPY_BUFFER: usize = 256 * 1024;
+
+/// What to send to the client.
+pub enum Source {
+    /// A file, from its current position (REST has seeked it already).
+    File(File),
+    /// A listing built in memory (LIST, NLST).
+    Listing(Vec<u8>),
+}
+
+/// Where an upload's bytes go, and how it is made visible at the end.
+pub struct Upload {
+    /// The file being written.
+    pub file: File,
+    /// What happens when the last byte has arrived.
+    pub finish: Finish,
+}
+
+/// How a finished upload becomes the file the client named.
+pub enum Finish {
+    /// STOR and STOU: rename the temporary file over the target.
+    Rename {
+        /// The hidden temporary file being written.
+        temp: PathBuf,
+        /// The file the client named.
+        target: PathBuf,
+    },
+    /// APPE and STOR after REST: the bytes were written into the target itself.
+    InPlace,
+}
+
+/// One transfer, fully checked and ready to run.
+pub struct Job {
+    /// The command, for the log (`RETR`, `STOR`, …).
+    pub verb: &'static str,
+    /// The virtual path, for the replies and the log.
+    pub path: String,
+    /// Which way the bytes go.
+    pub direction: Direction,
+    /// A size to announce in the 150 reply, when known.
+    pub size: Option<u64>,
+    /// Text for the 1xx reply instead of the usual one (STOU's `FILE: name`, RFC 1123 §4.1.2.9).
+    pub preliminary: Option<String>,
+}
+
+/// Which way a transfer's bytes go.
+pub enum Direction {
+    /// Server to client.
+    Send(Source),
+    /// Client to server.
+    Receive(Upload),
+}
+
+/// What the session keeps about the data side of its transfer.
+#[derive(Default)]
+pub struct TransferControl {
+    /// Set by ABOR.
+    pub abort: AtomicBool,
+    /// A handle on the data socket once it is open, so ABOR can shut it down.
+    socket: Mutex<Option<TcpStream>>,
+}
+
+impl TransferControl {
+    /// Stop the transfer: the copy loop's next read or write fails at once.
+    pub fn abort(&self) {
+        self.abort.store(true, Ordering::SeqCst);
+        if let Some(socket) = self.socket.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Settings a transfer needs from its session.
+pub struct Settings {
+    /// TYPE A or TYPE I.
+    pub transfer_type: TransferType,
+    /// The control connection's client address (passive connections must come from it).
+    pub peer: IpAddr,
+    /// How long to wait for the data connection.
+    pub connect_timeout: Duration,
+    /// How long a data connection may stall (no byte moving) before the transfer fails.
+    pub stall_timeout: Duration,
+}
+
+/// A transfer running on its helper thread.
+pub struct Running {
+    thread: JoinHandle<()>,
+    /// Shared with the helper thread.
+    pub control: Arc<TransferControl>,
+    /// What is being transferred, for STAT.
+    pub what: String,
+    /// When it started.
+    pub started: Instant,
+}
+
+impl Running {
+    /// Whether the helper thread has sent its final reply and ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Wait for the helper thread to end (it has then sent its final reply).
+    pub fn wait(self) {
+        if self.thread.join().is_err() {
+            log::error!("a transfer thread panicked; its session goes on");
+        }
+    }
+}
+
+/// Start `job` on a helper thread that makes the data connection, sends the 1xx reply, moves
+/// the bytes and sends the final reply.
+pub fn start(
+    job: Job,
+    plan: DataPlan,
+    settings: Settings,
+    replier: Replier,
+) -> io::Result<Running> {
+    let control = Arc::new(TransferControl::default());
+    let what = format!("{} {}", job.verb, job.path);
+    let shared = Arc::clone(&control);
+    let thread = thread::Builder::new()
+        .name(format!("transfer-{}", replier.tag().id))
+        .stack_size(TRANSFER_STACK)
+        .spawn(move || run(job, plan, settings, &replier, &shared))?;
+    Ok(Running {
+        thread,
+        control,
+        what,
+        started: Instant::now(),
+    })
+}
+
+/// The helper thread's whole life.
+fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control: &TransferControl) {
+    let started = Instant::now();
+    let tag = replier.tag().clone();
+    let opened = match plan.connect(settings.peer, settings.connect_timeout, &control.abort) {
+        Ok(opened) => opened,
+        Err(error) => {
+            if let DataError::ForeignPeer(peer) = &error {
+                log::warn!("{tag} {} refused a data connection from {peer}", job.verb);
+            }
+            discard(job.direction);
+            let code = if matches!(error, DataError::Aborted) {
+                ReplyCode::TransferAborted
+            } else {
+                ReplyCode::CantOpenDataConnection
+            };
+            let _ = replier.send(&Reply::new(
+                code,
+                format!("Can't open data connection: {error}."),
+            ));
+            return;
+        }
+    };
+    let stream = opened.stream;
+    // A stalled client (it stopped reading or sending) must not hold this thread forever.
+    let _ = stream.set_read_timeout(Some(settings.stall_timeout));
+    let _ = stream.set_write_timeout(Some(settings.stall_timeout));
+    if let Ok(handle) = stream.try_clone() {
+        *control.socket.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+    }
+
+    let (code, opening) = if opened.already_open {
+        (
+            ReplyCode::DataConnectionAlreadyOpen,
+            "Data connection already open",
+        )
+    } else {
+        (
+            ReplyCode::AboutToOpenDataConnection,
+            "Opening data connection",
+        )
+    };
+    let mode = match settings.transfer_type {
+        TransferType::Ascii => "ASCII",
+        TransferType::Image => "BINARY",
+    };
+    let text = match (&job.preliminary, job.size) {
+        (Some(text), _) => text.clone(),
+        (None, Some(size)) => format!("{opening} in {mode} mode for {} ({size} bytes).", job.path),
+        (None, None) => format!("{opening} in {mode} mode for {}.", job.path),
+    };
+    if replier.send(&Reply::new(code, text)).is_err() {
+        discard(job.direction);
+        return;
+    }
+
+    let result = match job.direction {
+        Direction::Send(source) => send(source, stream, settings.transfer_type),
+        Direction::Receive(upload) => receive(upload, stream, settings.transfer_type),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let reply = match result {
+        Ok(bytes) => {
+            log::info!(
+                "{tag} {} {} completed: {bytes} bytes in {seconds:.3} s",
+                job.verb,
+                job.path
+            );
+            Reply::new(
+                ReplyCode::ClosingDataConnection,
+                format!("Transfer complete: {bytes} bytes in {seconds:.3} s."),
+            )
+        }
+        Err(failure) => {
+            let aborted = control.abort.load(Ordering::SeqCst);
+            log::info!(
+                "{tag} {} {} failed after {seconds:.3} s: {}",
+                job.verb,
+                job.path,
+                if aborted {
+                    "aborted by ABOR".to_string()
+                } else {
+                    failure.to_string()
+                }
+            );
+            failure.reply(aborted)
+        }
+    };
+    let _ = replier.send(&reply);
+}
+
+/// Why a transfer stopped early.
+enum Failure {
+    /// The data connection broke, stalled, or was shut down by ABOR.
+    Network(io::Error),
+    /// Reading or writing the file on the server failed.
+    Disk(io::Error),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Network(e) => write!(f, "data connection: {e}"),
+            Failure::Disk(e) => write!(f, "disk: {e}"),
+        }
+    }
+}
+
+impl Failure {
+    fn reply(&self, aborted: bool) -> Reply {
+        match self {
+            _ if aborted => Reply::new(ReplyCode::TransferAborted, "Transfer aborted by ABOR."),
+            Failure::Network(e) => Reply::new(
+                ReplyCode::TransferAborted,
+                format!("Data connection closed; transfer aborted ({e})."),
+            ),
+            Failure::Disk(e) if e.raw_os_error() == Some(ENOSPC) => Reply::new(
+                ReplyCode::InsufficientStorage,
+                "Disk full: the upload was not stored.",
+            ),
+            Failure::Disk(e) if e.raw_os_error() == Some(EDQUOT) => Reply::new(
+                ReplyCode::ExceededStorage,
+                "Disk quota exceeded: the upload was not stored.",
+            ),
+            Failure::Disk(e) => Reply::new(
+                ReplyCode::LocalError,
+                format!("Local error while transferring: {e}."),
+            ),
+        }
+    }
+}
+
+/// Linux's "no space left on device" and "disk quota exceeded" error numbers.
+const ENOSPC: i32 = 28;
+const EDQUOT: i32 = 122;
+
+/// Send a file or a listing. In binary mode a file goes with `io::copy`, which Linux turns into
+/// `sendfile(2)`: the bytes go from the page cache to the socket without passing through this
+/// process.
+fn send(
+    source: Source,
+    mut stream: TcpStream,
+    transfer_type: TransferType,
+) -> Result<u64, Failure> {
+    let sent = match (source, transfer_type) {
+        (Source::Listing(bytes), _) => stream
+            .write_all(&bytes)
+            .map(|()| bytes.len() as u64)
+            .map_err(Failure::Network),
+        // A read error on a regular file that opened is rare (a failing disk); io::copy does
+        // not say which side failed, so a failure here is reported as the connection's.
+        (Source::File(mut file), TransferType::Image) => {
+            io::copy(&mut file, &mut stream).map_err(Failure::Network)
+        }
+        (Source::File(mut file), TransferType::Ascii) => send_ascii(&mut file, &mut stream),
+    }?;
+    finish_sending(stream)?;
+    Ok(sent)
+}
+
+/// TYPE A on the way out: each LF becomes CRLF (RFC 959 §3.1.1.1, NVT-ASCII line ends).
+/// Every LF is converted, even one already after a CR, so that TYPE A upload (which turns each
+/// CRLF back into LF) restores the exact original bytes.
+fn send_ascii(file: &mut File, stream: &mut TcpStream) -> Result<u64, Failure> {
+    let mut input = vec![0u8; COPY_BUFFER / 2];
+    let mut output = Vec::with_capacity(COPY_BUFFER);
+    let mut sent = 0u64;
+    loop {
+        let n = read_retrying(file, &mut input).map_err(Failure::Disk)?;
+        if n == 0 {
+            return Ok(sent);
+        }
+        output.clear();
+        for &byte in &input[..n] {
+            if byte == b'\n' {
+                output.push(b'\r');
+            }
+            output.push(byte);
+        }
+        stream.write_all(&output).map_err(Failure::Network)?;
+        sent += output.len() as u64;
+    }
+}
+
+/// Close our side, so the client sees the end of the file (in stream mode, the end of the
+/// connection *is* the end of the file: RFC 959 §3.4.1).
+fn finish_sending(stream: TcpStream) -> Result<(), Failure> {
+    stream.shutdown(Shutdown::Write).map_err(Failure::Network)?;
+    Ok(())
+}
+
+/// Receive an upload into `upload.file`; then make it visible.
+fn receive(
+    upload: Upload,
+    mut stream: TcpStream,
+    transfer_type: TransferType,
+) -> Result<u64, Failure> {
+    let Upload { mut file, finish } = upload;
+    let copied = match transfer_type {
+        TransferType::Image => receive_binary(&mut stream, &mut file),
+        TransferType::Ascii => receive_ascii(&mut stream, &mut file),
+    };
+    let result = copied.and_then(|bytes| {
+        file.flush().map_err(Failure::Disk)?;
+        Ok(bytes)
+    });
+    drop(file);
+    match (result, finish) {
+        (Ok(bytes), Finish::Rename { temp, target }) => match fs::rename(&temp, &target) {
+            Ok(()) => Ok(bytes),
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                Err(Failure::Disk(e))
+            }
+        },
+        (Ok(bytes), Finish::InPlace) => Ok(bytes),
+        (Err(failure), Finish::Rename { temp, .. }) => {
+            // The old file (if any) was never touched; drop the partial upload.
+            let _ = fs::remove_file(&temp);
+            Err(failure)
+        }
+        (Err(failure), Finish::InPlace) => Err(failure),
+    }
+}
+
+fn receive_binary(stream: &mut TcpStream, file: &mut File) -> Result<u64, Failure> {
+    let mut buffer = vec![0u8; COPY_BUFFER];
+    let mut received = 0u64;
+    loop {
+        let n = read_retrying(stream, &mut buffer).map_err(Failure::Network)?;
+        if n == 0 {
+            return Ok(received);
+        }
+        file.write_all(&buffer[..n]).map_err(Failure::Disk)?;
+        received += n as u64;
+    }
+}
+
+/// TYPE A on the way in: each CRLF becomes LF; a CR not followed by LF is kept. A CR at the end
+/// of one read is held back until the next read shows what follows it.
+fn receive_ascii(stream: &mut TcpStream, file: &mut File) -> Result<u64, Failure> {
+    let mut input = vec![0u8; COPY_BUFFER];
+    let mut output = Vec::with_capacity(COPY_BUFFER + 1);
+    let mut held_cr = false;
+    let mut received = 0u64;
+    loop {
+        let n = read_retrying(stream, &mut input).map_err(Failure::Network)?;
+        output.clear();
+        if n == 0 {
+            if held_cr {
+                file.write_all(b"\r").map_err(Failure::Disk)?;
+            }
+            return Ok(received);
+        }
+        received += n as u64;
+        for &byte in &input[..n] {
+            if held_cr && byte != b'\n' {
+                output.push(b'\r');
+            }
+            held_cr = byte == b'\r';
+            if !held_cr {
+                output.push(byte);
+            }
+        }
+        file.write_all(&output).map_err(Failure::Disk)?;
+    }
+}
+
+fn read_retrying(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buffer) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// A transfer that will not run: an upload's temporary file is removed.
+pub fn discard(direction: Direction) {
+    if let Direction::Receive(Upload {
+        file,
+        finish: Finish::Rename { temp, .. },
+    }) = direction
+    {
+        drop(file);
+        let _ = fs::remove_file(temp);
+    }
+}
+
+/// Open `target` for a STOR: a new hidden temporary file beside it, to be renamed over it.
+pub fn create_upload(target: PathBuf) -> io::Result<Upload> {
+    let folder = target.parent().map(PathBuf::from).unwrap_or_default();
+    for _ in 0..16 {
+        let temp = folder.join(format!(
+            "{}{:016x}",
+            super::listing::UPLOAD_TEMP_PREFIX,
+            super::data::random_u64()
+        ));
+        match File::options().write(true).create_new(true).open(&temp) {
+            Ok(file) => {
+                return Ok(Upload {
+                    file,
+                    finish: Finish::Rename { temp, target },
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("could not pick a temporary file name"))
+}
+
+/// Open `target` to write in place from `offset` (STOR after REST) or at its end (APPE).
+pub fn open_in_place(target: &PathBuf, offset: Option<u64>) -> io::Result<Upload> {
+    let mut file = File::options()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(target)?;
+    match offset {
+        Some(offset) => file.seek(SeekFrom::Start(offset))?,
+        None => file.seek(SeekFrom::End(0))?,
+    };
+    Ok(Upload {
+        file,
+        finish: Finish::InPlace,
+    })
+}
