@@ -27,7 +27,7 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::{IpAddr, Shutdown, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -490,7 +490,7 @@ pub fn create_upload(target: PathBuf) -> io::Result<Upload> {
 }
 
 /// Open `target` to write in place from `offset` (STOR after REST) or at its end (APPE).
-pub fn open_in_place(target: &PathBuf, offset: Option<u64>) -> io::Result<Upload> {
+pub fn open_in_place(target: &Path, offset: Option<u64>) -> io::Result<Upload> {
     let mut file = File::options()
         .write(true)
         .create(true)

@@ -7,7 +7,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::Path;
 
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::TransferType;
@@ -374,7 +374,7 @@ impl Session {
     }
 }
 
-fn refuse_folder(real: &PathBuf, virtual_path: &str) -> Result<(), Reply> {
+fn refuse_folder(real: &Path, virtual_path: &str) -> Result<(), Reply> {
     if real.is_dir() {
         return Err(Reply::new(
             ReplyCode::FileUnavailable,
@@ -385,7 +385,7 @@ fn refuse_folder(real: &PathBuf, virtual_path: &str) -> Result<(), Reply> {
 }
 
 /// The size of a file as TYPE A sends it: every LF becomes two bytes.
-fn ascii_size(real: &PathBuf) -> io::Result<u64> {
+fn ascii_size(real: &Path) -> io::Result<u64> {
     let mut reader = BufReader::with_capacity(64 * 1024, File::open(real)?);
     let mut size = 0u64;
     loop {
