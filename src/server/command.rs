@@ -223,6 +223,7 @@ impl Command {
             Pwd => "PWD",
             List(_) => "LIST",
             Nlst(_) => "NLST",
+            Site(SiteCommand::Chmod { .. }) => "SITE CHMOD",
             Site(_) => "SITE",
             Syst => "SYST",
             Stat(_) => "STAT",

@@ -12,7 +12,8 @@
 //! The date has the time of day for files from the last six months and the year otherwise, as
 //! `ls` does. Times are UTC (pyftpdlib's default too). The owner and group are shown as `ftp`:
 //! the client has no use for the server's user names, and they would tell it about the server.
-//! NLST sends names only, one a line, which is what `mget` style commands need.
+//! NLST sends names only, one a line, which is what `mget` style commands need. MLSD and MLST
+//! (RFC 3659 §7) send [`Facts`] instead: a format defined once, for programs to read.
 
 use std::fs::{self, Metadata};
 use std::io;
@@ -21,6 +22,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::jail::Jail;
+use super::permissions::{Perm, Perms};
 
 /// Uploads in progress are written under this prefix and renamed when complete; listings never
 /// show them, so a half-written file is never seen.
@@ -171,6 +173,134 @@ pub fn parse_timeval(text: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
+/// The facts of an RFC 3659 §7 machine listing (MLSD, MLST), as a set a client can narrow
+/// with `OPTS MLST`. Machine listings exist because `ls -l` lines differ between servers and
+/// clients must guess; a fact line says exactly what it means:
+///
+/// ```text
+/// type=file;size=139;modify=20261125232557;perm=radfw;unique=803g1a2b;unix.mode=0644; baca_saya.txt
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts(u8);
+
+impl Facts {
+    /// Every fact localftp knows, in the order FEAT and the listings give them.
+    pub const NAMES: [&'static str; 6] = ["type", "size", "modify", "perm", "unique", "unix.mode"];
+
+    /// All facts on (the default).
+    pub const ALL: Facts = Facts(0b11_1111);
+
+    /// Whether the fact `NAMES[index]` is on.
+    fn has(self, index: usize) -> bool {
+        self.0 & (1 << index) != 0
+    }
+
+    /// The facts named in `OPTS MLST type;size;` (unknown names are ignored, RFC 3659 §7.9).
+    ///
+    /// ```
+    /// use localftp::server::listing::Facts;
+    /// let facts = Facts::parse("size;TYPE;nonsense;");
+    /// assert_eq!(facts.selected(), "type;size;");
+    /// assert_eq!(Facts::parse("").selected(), "");
+    /// ```
+    pub fn parse(list: &str) -> Facts {
+        let mut bits = 0;
+        for name in list.split(';') {
+            if let Some(index) = Facts::NAMES
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(name))
+            {
+                bits |= 1 << index;
+            }
+        }
+        Facts(bits)
+    }
+
+    /// The selected facts as `OPTS MLST` confirms them: `type;size;`.
+    pub fn selected(self) -> String {
+        let mut out = String::new();
+        for (index, name) in Facts::NAMES.iter().enumerate() {
+            if self.has(index) {
+                out.push_str(name);
+                out.push(';');
+            }
+        }
+        out
+    }
+
+    /// The FEAT line: every fact, with `*` after those selected (RFC 3659 §7.8).
+    pub fn feature_line(self) -> String {
+        let mut out = String::from("MLST ");
+        for (index, name) in Facts::NAMES.iter().enumerate() {
+            out.push_str(name);
+            if self.has(index) {
+                out.push('*');
+            }
+            out.push(';');
+        }
+        out
+    }
+
+    /// One fact line for `name` (no line end): the selected facts, a space, the name.
+    /// `perm` is computed from the user's letters: it says what *this user* may do with the
+    /// entry, not what the disk's mode bits allow.
+    pub fn line(self, name: &str, meta: &Metadata, letters: Perms) -> String {
+        use std::fmt::Write;
+        let mut out = String::with_capacity(96 + name.len());
+        for (index, fact) in Facts::NAMES.iter().enumerate() {
+            if !self.has(index) {
+                continue;
+            }
+            let _ = match *fact {
+                "type" => write!(out, "type={};", if meta.is_dir() { "dir" } else { "file" }),
+                "size" => write!(out, "size={};", meta.len()),
+                "modify" => write!(
+                    out,
+                    "modify={};",
+                    timeval(meta.modified().unwrap_or(UNIX_EPOCH))
+                ),
+                "perm" => write!(out, "perm={};", perm_fact(meta.is_dir(), letters)),
+                "unique" => write!(out, "unique={:x}g{:x};", meta.dev(), meta.ino()),
+                _ => write!(out, "unix.mode=0{:o};", meta.mode() & 0o7777),
+            };
+        }
+        out.push(' ');
+        out.push_str(name);
+        out
+    }
+}
+
+/// The `perm` fact (RFC 3659 §7.5.5) from pyftpdlib's letters.
+///
+/// For a file: `r` read (RETR), `w` write (STOR), `a` append (APPE), `d` delete, `f` rename.
+/// For a folder: `e` enter (CWD), `l` list, `c` create files (STOR inside), `m` make folders,
+/// `d` delete, `f` rename, `p` purge (delete what is inside).
+fn perm_fact(is_dir: bool, letters: Perms) -> String {
+    let rows: &[(Perm, char)] = if is_dir {
+        &[
+            (Perm::ChangeDir, 'e'),
+            (Perm::List, 'l'),
+            (Perm::Store, 'c'),
+            (Perm::MakeDir, 'm'),
+            (Perm::Delete, 'd'),
+            (Perm::Rename, 'f'),
+            (Perm::Delete, 'p'),
+        ]
+    } else {
+        &[
+            (Perm::Retrieve, 'r'),
+            (Perm::Store, 'w'),
+            (Perm::Append, 'a'),
+            (Perm::Delete, 'd'),
+            (Perm::Rename, 'f'),
+        ]
+    };
+    rows.iter()
+        .filter(|(perm, _)| letters.allows(*perm))
+        .map(|(_, fact)| *fact)
+        .collect()
+}
+
 /// A UTC calendar date and time.
 struct Civil {
     year: i64,
@@ -232,6 +362,25 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fact_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.txt");
+        fs::write(&file, "12345").unwrap();
+        let meta = fs::metadata(&file).unwrap();
+        let line = Facts::ALL.line("f.txt", &meta, "elradfmw".parse().unwrap());
+        assert!(line.starts_with("type=file;size=5;modify="), "{line}");
+        assert!(line.contains(";perm=rwadf;unique="), "{line}");
+        assert!(line.ends_with("; f.txt"), "{line}");
+        let dir_meta = fs::metadata(dir.path()).unwrap();
+        let line = Facts::parse("type;perm").line("d", &dir_meta, "elr".parse().unwrap());
+        assert_eq!(line, "type=dir;perm=el; d");
+        assert_eq!(
+            Facts::parse("size").feature_line(),
+            "MLST type;size*;modify;perm;unique;unix.mode;"
+        );
+    }
 
     #[test]
     fn calendar_round_trips() {

@@ -231,8 +231,7 @@ impl Server {
     }
 }
 
-/// Start one session on its own thread. A panic inside it is caught and logged, and ends only
-/// that session: the other sessions and the accept loop never see it.
+/// Start one session on its own thread.
 fn spawn_session(id: u64, stream: TcpStream, shared: Arc<Shared>) {
     let peer = match stream.peer_addr() {
         Ok(peer) => peer,
@@ -243,16 +242,37 @@ fn spawn_session(id: u64, stream: TcpStream, shared: Arc<Shared>) {
         .name(format!("session-{id}"))
         .stack_size(SESSION_STACK)
         .spawn(move || {
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            isolate_panics(&format!("[#{id} {peer}]"), || {
                 session::Session::start(id, stream, shared);
-            }));
-            if outcome.is_err() {
-                log::error!("[#{id} {peer}] session thread panicked; only this session ended");
-            }
+            })
         });
     if let Err(e) = spawned {
         // The stream moved into the closure is dropped with it: the client sees the close.
         log::warn!("[#{id} {peer}] could not start a session thread: {e}");
+    }
+}
+
+/// Run `work`, catching a panic inside it: the panic is logged and ends only this piece of
+/// work (one session); the other sessions and the accept loop never see it. Returns whether
+/// `work` finished normally.
+///
+/// ```
+/// use localftp::server::isolate_panics;
+/// assert!(isolate_panics("[test]", || {}));
+/// assert!(!isolate_panics("[test]", || panic!("a bug in one session")));
+/// ```
+pub fn isolate_panics(tag: &str, work: impl FnOnce()) -> bool {
+    match panic::catch_unwind(AssertUnwindSafe(work)) {
+        Ok(()) => true,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            log::error!("{tag} session thread panicked ({message}); only this session ended");
+            false
+        }
     }
 }
 

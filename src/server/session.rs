@@ -29,6 +29,7 @@ use super::command::{Command, TransferType, parse};
 use super::control::{ControlReader, Incoming, Replier, SessionTag, loggable};
 use super::data::DataPlan;
 use super::jail::Jail;
+use super::listing::Facts;
 use super::permissions;
 use super::transfer::Running;
 use super::users::User;
@@ -93,6 +94,8 @@ pub struct Session {
     pub rename_from: Option<(String, std::path::PathBuf)>,
     /// The transfer running on the helper thread, if any.
     pub transfer: Option<Running>,
+    /// The facts MLSD and MLST send, as chosen with `OPTS MLST` (RFC 3659 §7.9).
+    pub mlst_facts: Facts,
     /// Writes replies; shared with the transfer thread.
     pub replier: Replier,
     reader: ControlReader,
@@ -140,6 +143,7 @@ impl Session {
             restart_offset: None,
             rename_from: None,
             transfer: None,
+            mlst_facts: Facts::ALL,
             replier,
             reader: ControlReader::new(stream),
         })
@@ -320,11 +324,15 @@ impl Session {
             Rest(offset) => self.rest(offset).into(),
             Size(path) => self.size(&path).into(),
             Mdtm(path) => self.mdtm(&path).into(),
+            Mfmt { time, path } => self.mfmt(time, &path).into(),
             Allo => Reply::new(ReplyCode::CommandSuperfluous, "ALLO not needed here.").into(),
             Abor => self.abort().into(),
             // Listings: commands/listing.rs
             List(args) => self.list(args),
             Nlst(args) => self.nlst(args),
+            Mlsd(path) => self.mlsd(path),
+            Mlst(path) => self.mlst(path.as_deref()).into(),
+            Stat(Some(path)) => self.stat_path(&path).into(),
             // Information: commands/info.rs
             Pwd => self.pwd().into(),
             Syst => self.syst().into(),
@@ -335,13 +343,11 @@ impl Session {
             Noop => Reply::new(ReplyCode::CommandOkay, "NOOP ok.").into(),
             Site(site) => self.site(site).into(),
             // Not yet implemented: recognised, so 502 rather than 500.
-            Stat(Some(_)) | Mlsd(_) | Mlst(_) | Mfmt { .. } | Auth(_) | Pbsz(_) | Prot(_) | Ccc => {
-                Reply::new(
-                    ReplyCode::CommandNotImplemented,
-                    format!("{} is not implemented.", command.verb()),
-                )
-                .into()
-            }
+            Auth(_) | Pbsz(_) | Prot(_) | Ccc => Reply::new(
+                ReplyCode::CommandNotImplemented,
+                format!("{} is not implemented.", command.verb()),
+            )
+            .into(),
             Unknown(verb) => {
                 Reply::new(ReplyCode::SyntaxError, format!("Unknown command {verb:?}.")).into()
             }

@@ -307,6 +307,30 @@ impl Session {
         }
     }
 
+    /// MFMT (draft-somers-ftp-mfxx): set a file's modification time; the reply repeats it.
+    pub fn mfmt(&mut self, time: i64, path: &str) -> Reply {
+        let (virtual_path, real) = match self.locate(path) {
+            Ok(found) => found,
+            Err(refusal) => return refusal,
+        };
+        let when = if time >= 0 {
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(time as u64)
+        } else {
+            std::time::UNIX_EPOCH - std::time::Duration::from_secs(time.unsigned_abs())
+        };
+        let set = File::options()
+            .write(true)
+            .open(&real)
+            .and_then(|file| file.set_modified(when));
+        match set {
+            Ok(()) => Reply::new(
+                ReplyCode::FileStatus,
+                format!("Modify={}; {virtual_path}", timeval(when)),
+            ),
+            Err(e) => io_refusal("Cannot set the time of", &virtual_path, &e),
+        }
+    }
+
     /// The REST offset for a transfer, checked: past the end is 554 (RFC 3659 §5.4), and in
     /// ASCII mode offsets are refused, since bytes on the wire and on disk differ there.
     fn check_offset(&self, offset: Option<u64>, size: u64) -> Result<u64, Reply> {

@@ -4,6 +4,7 @@
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::{SiteCommand, TransferType};
 use crate::server::data::DataPlan;
+use crate::server::listing::Facts;
 use crate::server::permissions::Perm;
 use crate::server::session::{Login, Session};
 
@@ -41,6 +42,14 @@ pub const HELP: &[(&str, &str)] = &[
         "MDTM <file> - modification time, YYYYMMDDHHMMSS UTC (RFC 3659)",
     ),
     ("MKD", "MKD <folder> - make a folder"),
+    (
+        "MLSD",
+        "MLSD [<folder>] - machine-readable listing on the data connection (RFC 3659)",
+    ),
+    (
+        "MLST",
+        "MLST [<path>] - machine-readable facts of one entry (RFC 3659)",
+    ),
     ("MODE", "MODE S - stream mode (the only one)"),
     ("NLST", "NLST [<path>] - names only, on the data connection"),
     ("NOOP", "NOOP - do nothing; keeps the connection alive"),
@@ -76,7 +85,10 @@ pub const HELP: &[(&str, &str)] = &[
         "SIZE",
         "SIZE <file> - size in bytes in the current TYPE (RFC 3659)",
     ),
-    ("STAT", "STAT - session status"),
+    (
+        "STAT",
+        "STAT [<path>] - session status, or a listing on the control connection",
+    ),
     ("STOR", "STOR <file> - upload a file"),
     ("STOU", "STOU - upload under a unique name the server picks"),
     ("STRU", "STRU F - file structure (the only one)"),
@@ -90,11 +102,13 @@ pub const HELP: &[(&str, &str)] = &[
     ("XRMD", "XRMD <folder> - old name of RMD (RFC 775)"),
 ];
 
-/// The extensions FEAT announces (RFC 2389 §3): exactly those implemented.
+/// The extensions FEAT announces (RFC 2389 §3): exactly those implemented. The MLST line is
+/// added by `feat`, since it shows the facts this session has selected.
 pub const FEATURES: &[&str] = &[
     "EPRT",
     "EPSV",
     "MDTM",
+    "MFMT",
     "PASV",
     "REST STREAM",
     "SIZE",
@@ -159,16 +173,23 @@ impl Session {
 
     /// FEAT (RFC 2389 §3): the extensions, one per line with a leading space.
     pub fn feat(&self) -> Reply {
-        Reply::multi(
-            ReplyCode::SystemStatus,
-            "Features:",
-            FEATURES.iter().copied(),
-            "End",
-        )
+        let mut lines: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
+        lines.push(self.mlst_facts.feature_line());
+        lines.sort();
+        Reply::multi(ReplyCode::SystemStatus, "Features:", lines, "End")
     }
 
-    /// OPTS (RFC 2389 §4). UTF-8 is always on (RFC 2640), so `OPTS UTF8 ON` just agrees.
-    pub fn opts(&self, option: &str) -> Reply {
+    /// OPTS (RFC 2389 §4). UTF-8 is always on (RFC 2640), so `OPTS UTF8 ON` just agrees;
+    /// `OPTS MLST type;size;` chooses the facts of MLSD and MLST (RFC 3659 §7.9).
+    pub fn opts(&mut self, option: &str) -> Reply {
+        let (name, value) = option.split_once(' ').unwrap_or((option, ""));
+        if name.eq_ignore_ascii_case("MLST") {
+            self.mlst_facts = Facts::parse(value.trim());
+            return Reply::new(
+                ReplyCode::CommandOkay,
+                format!("MLST OPTS {}", self.mlst_facts.selected()),
+            );
+        }
         match option.to_ascii_uppercase().as_str() {
             "UTF8 ON" | "UTF8" => Reply::new(ReplyCode::CommandOkay, "UTF8 mode is always on."),
             "UTF8 OFF" => Reply::new(
