@@ -53,6 +53,14 @@ struct Flags {
     #[arg(long, value_name = "ADDR")]
     masquerade: Option<Ipv4Addr>,
 
+    /// Allow PORT/EPRT to name another host than the client (off: RFC 2577 bounce protection).
+    #[arg(long)]
+    permit_foreign_addresses: bool,
+
+    /// Allow PORT/EPRT to name a port below 1024 (off: RFC 2577 bounce protection).
+    #[arg(long)]
+    permit_privileged_ports: bool,
+
     /// Seconds a control connection may stay idle before it is closed with 421.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     idle_timeout: u64,
@@ -103,6 +111,8 @@ fn main() -> ExitCode {
         passive_ports: flags.passive_ports,
         masquerade: flags.masquerade,
         sample_content: true,
+        permit_foreign_addresses: flags.permit_foreign_addresses,
+        permit_privileged_ports: flags.permit_privileged_ports,
         timeouts: Timeouts {
             idle: Duration::from_secs(flags.idle_timeout.max(1)),
             data_connect: Duration::from_secs(flags.data_connect_timeout.max(1)),

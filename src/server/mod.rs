@@ -105,6 +105,12 @@ pub struct Config {
     pub masquerade: Option<Ipv4Addr>,
     /// Create `baca_saya.txt` and `Folder_Tes` in the root if missing.
     pub sample_content: bool,
+    /// Let PORT/EPRT name an address other than the client's own (pyftpdlib's
+    /// `permit_foreign_addresses`). Off by default: RFC 2577 §3, the FTP bounce attack.
+    pub permit_foreign_addresses: bool,
+    /// Let PORT/EPRT name a port below 1024 (pyftpdlib's `permit_privileged_ports`). Off by
+    /// default: RFC 2577 §3.
+    pub permit_privileged_ports: bool,
     /// The timeouts.
     pub timeouts: Timeouts,
 }
@@ -121,6 +127,8 @@ impl Default for Config {
             passive_ports: None,
             masquerade: None,
             sample_content: true,
+            permit_foreign_addresses: false,
+            permit_privileged_ports: false,
             timeouts: Timeouts::default(),
         }
     }

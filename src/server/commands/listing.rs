@@ -87,12 +87,6 @@ impl Session {
     }
 
     fn listing(&mut self, args: ListArgs, style: Style) -> Result<Outcome, Reply> {
-        if self.data_plan.is_none() {
-            return Err(Reply::new(
-                ReplyCode::CantOpenDataConnection,
-                "Use PASV, EPSV, PORT or EPRT first, to set up the data connection.",
-            ));
-        }
         let (virtual_path, text) = self.build_listing(&args, style)?;
         let verb = match style {
             Style::Long => "LIST",

@@ -18,8 +18,9 @@ impl Session {
         if self.epsv_all {
             return epsv_all_refusal();
         }
+        let config = &self.shared.config;
         let peer = self.tag.peer.ip().to_canonical();
-        if address.ip().to_canonical() != peer {
+        if address.ip().to_canonical() != peer && !config.permit_foreign_addresses {
             log::warn!(
                 "{} active mode to foreign address {address} refused",
                 self.tag
@@ -32,7 +33,7 @@ impl Session {
                 ),
             );
         }
-        if address.port() < 1024 {
+        if address.port() < 1024 && !config.permit_privileged_ports {
             log::warn!(
                 "{} active mode to privileged port {address} refused",
                 self.tag
