@@ -130,6 +130,11 @@ impl Session {
         // Replies are small and each is awaited by the client; sending them at once matters
         // more than packing them (Nagle would hold a reply back while an ACK is pending).
         stream.set_nodelay(true)?;
+        // Clients send ABOR's Telnet "synch" as TCP urgent data (RFC 959 §4.1.3); Python's
+        // ftplib sends the whole "ABOR\r\n" that way, which makes its last byte urgent. Linux
+        // takes the urgent byte out of the stream unless SO_OOBINLINE is set, and the line would
+        // then never end. Inline, it arrives in order, and control.rs strips the Telnet bytes.
+        socket2::SockRef::from(&stream).set_out_of_band_inline(true)?;
         let replier = Replier::new(stream.try_clone()?, tag.clone());
         Ok(Session {
             shared,
