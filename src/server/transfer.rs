@@ -235,7 +235,9 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
 
     let result = match job.direction {
         Direction::Send(source) => send(source, stream, settings.transfer_type),
-        Direction::Receive(upload) => receive(upload, stream, settings.transfer_type),
+        Direction::Receive(upload) => {
+            receive(upload, stream, settings.transfer_type, &control.abort)
+        }
     };
     let seconds = started.elapsed().as_secs_f64();
     let reply = match result {
@@ -368,11 +370,12 @@ fn finish_sending(stream: TcpStream) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Receive an upload into `upload.file`; then make it visible.
+/// Receive an upload into `upload.file`; then make it visible, unless ABOR came.
 fn receive(
     upload: Upload,
     mut stream: TcpStream,
     transfer_type: TransferType,
+    abort: &AtomicBool,
 ) -> Result<u64, Failure> {
     let Upload { mut file, finish } = upload;
     let copied = match transfer_type {
@@ -380,6 +383,12 @@ fn receive(
         TransferType::Ascii => receive_ascii(&mut stream, &mut file),
     };
     let result = copied.and_then(|bytes| {
+        // ABOR shuts the socket down, and a read after that sees a clean end of stream, which
+        // looks just like a finished upload. The flag tells them apart: an aborted upload is
+        // never made visible.
+        if abort.load(Ordering::SeqCst) {
+            return Err(Failure::Network(io::Error::other("aborted")));
+        }
         file.flush().map_err(Failure::Disk)?;
         Ok(bytes)
     });

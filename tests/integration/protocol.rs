@@ -517,3 +517,30 @@ fn feat_announces_only_what_works() {
     // Not implemented yet, and so not announced: AUTH (FTPS).
     assert!(!features.iter().any(|f| f.starts_with("AUTH")));
 }
+
+#[test]
+fn abor_mid_upload_keeps_the_old_file_and_leaves_no_temporary() {
+    let server = TestServer::start();
+    std::fs::write(server.path("keep.txt"), b"old content").unwrap();
+    let mut c = server.login();
+    c.cmd("TYPE I", 200);
+    let mut data = c.pasv();
+    c.send("STOR keep.txt");
+    let reply = c.read_reply();
+    assert!(reply.code == 125 || reply.code == 150, "{reply:?}");
+    data.write_all(&vec![b'x'; 1 << 20]).unwrap();
+    c.send("ABOR");
+    c.expect(426);
+    c.expect(226);
+    drop(data);
+    assert_eq!(std::fs::read(server.path("keep.txt")).unwrap(), b"old content");
+    let leftovers: Vec<String> = std::fs::read_dir(&server.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    // And the session goes on.
+    c.upload("STOR keep.txt", b"new content");
+    assert_eq!(std::fs::read(server.path("keep.txt")).unwrap(), b"new content");
+}
