@@ -5,7 +5,11 @@
 //! RUST_LOG=debug cargo run --example server        # also every command and reply
 //! cargo run --example server -- --help             # all flags
 //! cargo run --example server -- --port 0 --root /tmp/ftp --user ann:pw:elr
+//! cargo run --example server -- --hash-password            # a hash for a --users file
 //! ```
+//!
+//! Ctrl-C (or SIGTERM) stops it gracefully: no new sessions, running transfers may finish
+//! (up to `--shutdown-grace` seconds), and a summary is logged.
 //!
 //! Then, in a second terminal: `cargo run --example client`, or
 //! `curl ftp://user:12345@127.0.0.1:2122/`.
@@ -17,7 +21,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use localftp::server::users::User;
+use localftp::server::users::{User, hash_password, load_users_file};
 use localftp::server::{Config, SEED_BANNER, SEED_PORT, Server, Timeouts};
 
 /// localftp: a teaching FTP server (RFC 959), one thread per connection.
@@ -39,7 +43,7 @@ struct Flags {
     /// An account, NAME:PASSWORD[:PERMS[:HOME]] (repeatable). Replaces the default user
     /// user:12345:elradfmw. PERMS defaults to elr; HOME (relative to --root) to the root.
     #[arg(long = "user", value_name = "NAME:PASSWORD[:PERMS[:HOME]]")]
-    users: Vec<String>,
+    users_plain: Vec<String>,
 
     /// Greeting text sent after "220 ".
     #[arg(long, default_value = SEED_BANNER)]
@@ -60,6 +64,49 @@ struct Flags {
     /// Allow PORT/EPRT to name a port below 1024 (off: RFC 2577 bounce protection).
     #[arg(long)]
     permit_privileged_ports: bool,
+
+    /// Accounts from a file: one NAME:HASH[:PERMS[:HOME]] a line, HASH from --hash-password.
+    /// Replaces the default user; can be combined with --user.
+    #[arg(long, value_name = "FILE")]
+    users: Option<PathBuf>,
+
+    /// Read a password on standard input, print its Argon2 hash for a --users file, and exit.
+    #[arg(long)]
+    hash_password: bool,
+
+    /// Enable anonymous login (user "anonymous" or "ftp", any password) with this home folder.
+    #[arg(long, value_name = "DIR")]
+    anonymous: Option<PathBuf>,
+
+    /// The anonymous user's letters. Letters that change files (a d f m w M T) are allowed
+    /// only with this flag, and the log warns about them.
+    #[arg(
+        long,
+        value_name = "LETTERS",
+        default_value = "elr",
+        requires = "anonymous"
+    )]
+    anonymous_perms: String,
+
+    /// At most this many sessions at once (0: no limit).
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    max_connections: usize,
+
+    /// At most this many sessions from one IP address (0: no limit).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    max_connections_per_ip: usize,
+
+    /// Failed logins a session may make before it is closed.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_login_attempts: u32,
+
+    /// Milliseconds to wait before answering a failed login (slows password guessing).
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    login_failure_delay: u64,
+
+    /// On Ctrl-C or SIGTERM, seconds running transfers may go on before the server exits.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    shutdown_grace: u64,
 
     /// Seconds a control connection may stay idle before it is closed with 421.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
@@ -91,18 +138,58 @@ fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let flags = Flags::parse();
-
-    let mut users = Vec::new();
-    for spec in &flags.users {
-        match User::from_spec(spec, &flags.root) {
-            Ok(user) => users.push(user),
-            Err(message) => {
-                eprintln!("error: {message}");
-                return ExitCode::FAILURE;
-            }
-        }
+    if flags.hash_password {
+        return print_hash();
     }
-    let config = Config {
+    let config = match configure(flags) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match Server::bind(config) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let handle = server.shutdown_handle();
+    if let Err(e) = ctrlc::set_handler(move || handle.shutdown()) {
+        log::warn!("Ctrl-C will stop the server abruptly: {e}");
+    }
+    server.run();
+    ExitCode::SUCCESS
+}
+
+/// Turn the flags into a server configuration, or say what is wrong with them.
+fn configure(flags: Flags) -> Result<Config, String> {
+    let mut users = Vec::new();
+    if let Some(path) = &flags.users {
+        users = load_users_file(path, &flags.root)?;
+    }
+    for spec in &flags.users_plain {
+        users.push(User::from_spec(spec, &flags.root)?);
+    }
+    let anonymous = match &flags.anonymous {
+        Some(home) => {
+            let perms = flags
+                .anonymous_perms
+                .parse()
+                .map_err(|e| format!("--anonymous-perms: {e}"))?;
+            let user = User::anonymous(perms, home);
+            if user.can_write() {
+                log::warn!(
+                    "anonymous users may change files in {} (letters {perms})",
+                    home.display()
+                );
+            }
+            Some(user)
+        }
+        None => None,
+    };
+    Ok(Config {
         bind: flags.bind,
         port: flags.port,
         root: flags.root,
@@ -118,14 +205,30 @@ fn main() -> ExitCode {
             data_connect: Duration::from_secs(flags.data_connect_timeout.max(1)),
             data_stall: Duration::from_secs(flags.data_stall_timeout.max(1)),
         },
-    };
-    match Server::bind(config) {
-        Ok(server) => {
-            server.run();
+        max_connections: flags.max_connections,
+        max_connections_per_ip: flags.max_connections_per_ip,
+        max_login_attempts: flags.max_login_attempts,
+        login_failure_delay: Duration::from_millis(flags.login_failure_delay),
+        shutdown_grace: Duration::from_secs(flags.shutdown_grace),
+        anonymous,
+    })
+}
+
+/// `--hash-password`: one line from standard input in, its hash out.
+fn print_hash() -> ExitCode {
+    let mut password = String::new();
+    if std::io::stdin().read_line(&mut password).is_err() {
+        eprintln!("error: cannot read the password from standard input");
+        return ExitCode::FAILURE;
+    }
+    let password = password.trim_end_matches(['\r', '\n']);
+    match hash_password(password) {
+        Ok(hash) => {
+            println!("{hash}");
             ExitCode::SUCCESS
         }
-        Err(error) => {
-            eprintln!("error: {error}");
+        Err(message) => {
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }

@@ -104,10 +104,10 @@ impl DataPlan {
     /// client (active), waiting at most `timeout`, and giving up early if `abort` is set.
     ///
     /// `control_peer` is the control connection's client address: a passive connection from
-    /// any other address is refused.
+    /// any other address is refused. `None` accepts any address (`permit_foreign_addresses`).
     pub fn connect(
         self,
-        control_peer: IpAddr,
+        control_peer: Option<IpAddr>,
         timeout: Duration,
         abort: &AtomicBool,
     ) -> Result<Opened, DataError> {
@@ -125,12 +125,12 @@ impl DataPlan {
 
 fn accept(
     listener: &TcpListener,
-    control_peer: IpAddr,
+    control_peer: Option<IpAddr>,
     timeout: Duration,
     abort: &AtomicBool,
 ) -> Result<Opened, DataError> {
     let checked = |(stream, peer): (TcpStream, SocketAddr)| {
-        if same_host(peer.ip(), control_peer) {
+        if control_peer.is_none_or(|control| same_host(peer.ip(), control)) {
             Ok(stream)
         } else {
             Err(DataError::ForeignPeer(peer))
@@ -251,13 +251,13 @@ mod tests {
         let never = AtomicBool::new(false);
         let plan = DataPlan::Passive(listen(ip, None).unwrap());
         let start = Instant::now();
-        let result = plan.connect(ip, Duration::from_millis(300), &never);
+        let result = plan.connect(Some(ip), Duration::from_millis(300), &never);
         assert!(matches!(result, Err(DataError::AcceptTimeout(_))));
         assert!(start.elapsed() < Duration::from_secs(3));
 
         let aborted = AtomicBool::new(true);
         let plan = DataPlan::Passive(listen(ip, None).unwrap());
-        let result = plan.connect(ip, Duration::from_secs(30), &aborted);
+        let result = plan.connect(Some(ip), Duration::from_secs(30), &aborted);
         assert!(matches!(result, Err(DataError::Aborted)));
     }
 
@@ -268,7 +268,7 @@ mod tests {
         let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let never = AtomicBool::new(false);
         let opened = DataPlan::Passive(listener)
-            .connect(ip, Duration::from_secs(5), &never)
+            .connect(Some(ip), Duration::from_secs(5), &never)
             .ok()
             .unwrap();
         assert!(opened.already_open);
@@ -282,7 +282,13 @@ mod tests {
         let never = AtomicBool::new(false);
         // Pretend the control connection came from elsewhere.
         let other: IpAddr = "127.0.0.2".parse().unwrap();
-        let result = DataPlan::Passive(listener).connect(other, Duration::from_secs(5), &never);
+        let listener2 = listen(ip, None).unwrap();
+        let _client2 = TcpStream::connect(listener2.local_addr().unwrap()).unwrap();
+        let result =
+            DataPlan::Passive(listener).connect(Some(other), Duration::from_secs(5), &never);
         assert!(matches!(result, Err(DataError::ForeignPeer(_))));
+        // Unless foreign addresses are permitted.
+        let result = DataPlan::Passive(listener2).connect(None, Duration::from_secs(5), &never);
+        assert!(result.is_ok());
     }
 }

@@ -25,6 +25,7 @@ pub mod data;
 pub mod jail;
 pub mod listing;
 pub mod permissions;
+pub mod registry;
 pub mod session;
 pub mod transfer;
 pub mod users;
@@ -37,10 +38,10 @@ use std::ops::RangeInclusive;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use registry::{Limits, Registry};
 use users::{User, Users};
 
 /// The seed's greeting, sent as `220 Selamat datang di Local FTP Server` ("welcome").
@@ -105,14 +106,28 @@ pub struct Config {
     pub masquerade: Option<Ipv4Addr>,
     /// Create `baca_saya.txt` and `Folder_Tes` in the root if missing.
     pub sample_content: bool,
-    /// Let PORT/EPRT name an address other than the client's own (pyftpdlib's
-    /// `permit_foreign_addresses`). Off by default: RFC 2577 §3, the FTP bounce attack.
+    /// Let PORT/EPRT name an address other than the client's own, and let a passive data
+    /// connection come from another address than the control connection's (pyftpdlib's
+    /// `permit_foreign_addresses`). Off by default: RFC 2577 §3, bounce attacks and data theft.
     pub permit_foreign_addresses: bool,
     /// Let PORT/EPRT name a port below 1024 (pyftpdlib's `permit_privileged_ports`). Off by
     /// default: RFC 2577 §3.
     pub permit_privileged_ports: bool,
     /// The timeouts.
     pub timeouts: Timeouts,
+    /// At most this many sessions at once (0: no limit). pyftpdlib's default is 512.
+    pub max_connections: usize,
+    /// At most this many sessions from one IP address (0: no limit, pyftpdlib's default;
+    /// vsftpd uses 50).
+    pub max_connections_per_ip: usize,
+    /// Failed logins a session may make before it is closed.
+    pub max_login_attempts: u32,
+    /// The pause before each "530 Login incorrect": it makes guessing passwords slow.
+    pub login_failure_delay: Duration,
+    /// On shutdown, how long running transfers may go on before the server exits anyway.
+    pub shutdown_grace: Duration,
+    /// The anonymous account (user `anonymous` or `ftp`, any password), if enabled.
+    pub anonymous: Option<User>,
 }
 
 impl Default for Config {
@@ -130,6 +145,12 @@ impl Default for Config {
             permit_foreign_addresses: false,
             permit_privileged_ports: false,
             timeouts: Timeouts::default(),
+            max_connections: 512,
+            max_connections_per_ip: 0,
+            max_login_attempts: 3,
+            login_failure_delay: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(30),
+            anonymous: None,
         }
     }
 }
@@ -166,12 +187,15 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// What every session shares: the configuration and the accounts, read-only.
+/// What every session shares: the configuration and the accounts (read-only), and the registry
+/// of live sessions.
 pub struct Shared {
     /// The configuration the server started with.
     pub config: Config,
     /// The accounts.
     pub users: Users,
+    /// The live sessions.
+    pub registry: Arc<Registry>,
 }
 
 /// A server that is listening and ready to [`run`](Server::run).
@@ -188,15 +212,19 @@ impl Server {
         if config.users.is_empty() {
             config.users.push(seed_user(&config.root));
         }
-        for user in &config.users {
+        for user in config.users.iter().chain(&config.anonymous) {
             fs::create_dir_all(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
         }
         let address = SocketAddr::new(config.bind, config.port);
         let listener = TcpListener::bind(address).map_err(|e| StartError::Bind(address, e))?;
-        let users = Users::new(config.users.clone());
+        let users = Users::new(config.users.clone(), config.anonymous.clone());
         Ok(Server {
             listener,
-            shared: Arc::new(Shared { config, users }),
+            shared: Arc::new(Shared {
+                config,
+                users,
+                registry: Arc::default(),
+            }),
         })
     }
 
@@ -207,24 +235,53 @@ impl Server {
             .expect("a bound listener has an address")
     }
 
-    /// Accept connections forever, one thread per session.
+    /// A handle that stops this server (from a signal handler, or another thread).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            registry: Arc::clone(&self.shared.registry),
+            address: self.local_addr(),
+        }
+    }
+
+    /// Accept connections, one thread per session, until a shutdown; then give running
+    /// transfers up to `shutdown_grace` to finish, and return.
     pub fn run(self) {
         log::info!("listening on {}", self.local_addr());
-        let next_id = AtomicU64::new(1);
-        for connection in self.listener.incoming() {
-            match connection {
-                Ok(stream) => {
-                    let id = next_id.fetch_add(1, Ordering::Relaxed);
-                    spawn_session(id, stream, Arc::clone(&self.shared));
-                }
+        let Server { listener, shared } = self;
+        let config = &shared.config;
+        let limits = Limits {
+            max_connections: config.max_connections,
+            max_per_ip: config.max_connections_per_ip,
+        };
+        let registry = &shared.registry;
+        let mut next_id: u64 = 1;
+        for connection in listener.incoming() {
+            if registry.is_shutting_down() {
+                break;
+            }
+            let stream = match connection {
+                Ok(stream) => stream,
                 Err(e) => {
                     // Out of file descriptors, most likely. Accepting again at once would
                     // spin; a short pause lets sessions end and free some.
                     log::warn!("accept failed: {e}");
                     thread::sleep(Duration::from_millis(50));
+                    continue;
                 }
+            };
+            let id = next_id;
+            next_id += 1;
+            let Ok(peer) = stream.peer_addr() else {
+                continue; // the client left between connect and accept
+            };
+            match Registry::admit(registry, id, peer, &stream, limits) {
+                Ok(slot) => spawn_session(id, stream, slot, Arc::clone(&shared)),
+                Err(reason) => refuse(id, peer, stream, &reason),
             }
         }
+        // Closing the listener makes new clients' connects fail at once.
+        drop(listener);
+        wait_for_sessions(&shared);
     }
 
     /// Run the server on a background thread and return its address: for tests and for
@@ -239,24 +296,80 @@ impl Server {
     }
 }
 
-/// Start one session on its own thread.
-fn spawn_session(id: u64, stream: TcpStream, shared: Arc<Shared>) {
-    let peer = match stream.peer_addr() {
-        Ok(peer) => peer,
-        // The client left between connect and accept.
-        Err(_) => return,
-    };
+/// After the accept loop: wait for the sessions to end, at most `shutdown_grace`.
+fn wait_for_sessions(shared: &Shared) {
+    let registry = &shared.registry;
+    let grace = shared.config.shutdown_grace;
+    let started = std::time::Instant::now();
+    log::info!(
+        "shutting down: {} sessions open; waiting up to {} s for transfers to finish",
+        registry.live(),
+        grace.as_secs()
+    );
+    while registry.live() > 0 && started.elapsed() < grace {
+        thread::sleep(Duration::from_millis(20));
+    }
+    log::info!(
+        "stopped: {} sessions served, {} still open were cut off",
+        registry.served(),
+        registry.live()
+    );
+}
+
+/// Stops a running server: no new sessions; waiting sessions are closed with 421; running
+/// transfers get the grace period.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    registry: Arc<Registry>,
+    address: SocketAddr,
+}
+
+impl ShutdownHandle {
+    /// Begin the shutdown. Safe to call more than once.
+    pub fn shutdown(&self) {
+        self.registry.begin_shutdown();
+        // The accept loop is blocked in accept(); a connection of our own wakes it, and it
+        // then sees the flag. A wildcard address is reached through loopback.
+        let mut wake = self.address;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            });
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+    }
+}
+
+/// Turn a connection away with 421 and the reason, from the accept loop: no thread is started.
+fn refuse(id: u64, peer: SocketAddr, mut stream: TcpStream, reason: &str) {
+    log::warn!("[#{id} {peer}] refused: {reason}");
+    let reply = crate::reply::Reply::new(crate::reply::ReplyCode::ServiceNotAvailable, reason);
+    // A new socket's send buffer is empty, so this write does not block; the timeout is a
+    // guard all the same, since the accept loop must never stall on one client.
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
+    let _ = io::Write::write_all(&mut stream, reply.to_wire().as_bytes());
+}
+
+/// Start one session on its own thread. `slot` holds its place in the registry and frees it
+/// when the thread ends, however it ends.
+fn spawn_session(id: u64, stream: TcpStream, slot: registry::Slot, shared: Arc<Shared>) {
+    let peer = stream.peer_addr().ok();
     let spawned = thread::Builder::new()
         .name(format!("session-{id}"))
         .stack_size(SESSION_STACK)
         .spawn(move || {
-            isolate_panics(&format!("[#{id} {peer}]"), || {
-                session::Session::start(id, stream, shared);
-            })
+            let _slot = slot;
+            let tag = match peer {
+                Some(peer) => format!("[#{id} {peer}]"),
+                None => format!("[#{id}]"),
+            };
+            isolate_panics(&tag, || session::Session::start(id, stream, shared));
         });
     if let Err(e) = spawned {
-        // The stream moved into the closure is dropped with it: the client sees the close.
-        log::warn!("[#{id} {peer}] could not start a session thread: {e}");
+        // The stream and slot moved into the closure are dropped with it: the client sees
+        // the close and the place is freed.
+        log::warn!("[#{id}] could not start a session thread: {e}");
     }
 }
 

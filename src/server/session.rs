@@ -96,6 +96,8 @@ pub struct Session {
     pub transfer: Option<Running>,
     /// The facts MLSD and MLST send, as chosen with `OPTS MLST` (RFC 3659 §7.9).
     pub mlst_facts: Facts,
+    /// Failed PASS attempts so far; at `max_login_attempts` the session is closed.
+    pub failed_logins: u32,
     /// Writes replies; shared with the transfer thread.
     pub replier: Replier,
     reader: ControlReader,
@@ -149,6 +151,7 @@ impl Session {
             rename_from: None,
             transfer: None,
             mlst_facts: Facts::ALL,
+            failed_logins: 0,
             replier,
             reader: ControlReader::new(stream),
         })
@@ -163,6 +166,15 @@ impl Session {
         loop {
             let line = match self.reader.read() {
                 Ok(Incoming::Line(line)) => line,
+                // A shutdown wakes us by closing the reading side: the end of input.
+                Ok(Incoming::Closed) if self.shared.registry.is_shutting_down() => {
+                    self.finish_transfer();
+                    let _ = self.replier.send(&Reply::new(
+                        ReplyCode::ServiceNotAvailable,
+                        "The server is shutting down; goodbye.",
+                    ));
+                    break;
+                }
                 Ok(Incoming::Closed) => break,
                 Ok(Incoming::TooLong) => {
                     log::warn!("{} sent a command line over the limit", self.tag);
@@ -303,7 +315,7 @@ impl Session {
         match command {
             // Access control: commands/access.rs
             User(name) => self.user(&name).into(),
-            Pass(password) => self.pass(&password).into(),
+            Pass(password) => self.pass(&password),
             Acct(_) => self.acct().into(),
             Cwd(path) => self.cwd(&path).into(),
             Cdup => self.cwd("..").into(),

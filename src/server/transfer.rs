@@ -121,8 +121,9 @@ impl TransferControl {
 pub struct Settings {
     /// TYPE A or TYPE I.
     pub transfer_type: TransferType,
-    /// The control connection's client address (passive connections must come from it).
-    pub peer: IpAddr,
+    /// The control connection's client address, which passive connections must come from;
+    /// `None` when foreign addresses are permitted.
+    pub peer: Option<IpAddr>,
     /// How long to wait for the data connection.
     pub connect_timeout: Duration,
     /// How long a data connection may stall (no byte moving) before the transfer fails.

@@ -2,8 +2,12 @@
 //!
 //! The seed's server calls pyftpdlib's `DummyAuthorizer.add_user("user", "12345", "data",
 //! perm="elradfmw")`: users live in memory, with plain-text passwords. localftp does the same
-//! for the classroom (the `--user` flag). A production server keeps only password hashes, reads
-//! them from a file or a database, and never shows a password in a process list.
+//! for the classroom (the `--user` flag). For anything else, [`load_users_file`] reads
+//! `name:hash:perms:home` lines whose passwords are Argon2 hashes ([`hash_password`]): the
+//! server never stores the password itself, and it never shows in a process list.
+//!
+//! The anonymous account (`--anonymous DIR`) takes the names `anonymous` and `ftp` with any
+//! password, as RFC 1635 describes; its letters default to `elr`, read only.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,12 +15,23 @@ use std::sync::Arc;
 
 use super::permissions::Perms;
 
+/// How an account's password is kept.
+#[derive(Clone, PartialEq, Eq)]
+enum Password {
+    /// The password itself (the classroom's `--user` flag).
+    Plain(String),
+    /// An Argon2 hash in PHC form (`$argon2id$v=19$...`), from a users file.
+    Hash(String),
+    /// Any password is accepted (the anonymous account).
+    Any,
+}
+
 /// One account.
 #[derive(Clone, PartialEq, Eq)]
 pub struct User {
     /// The name sent with USER.
     pub name: String,
-    password: String,
+    password: Password,
     /// The permission letters.
     pub perms: Perms,
     /// The home folder on disk: the client's `/`.
@@ -40,10 +55,28 @@ impl User {
     pub fn new(name: &str, password: &str, perms: Perms, home: impl Into<PathBuf>) -> User {
         User {
             name: name.to_string(),
-            password: password.to_string(),
+            password: Password::Plain(password.to_string()),
             perms,
             home: home.into(),
         }
+    }
+
+    /// The anonymous account: any password, the given letters, at home in `home`.
+    pub fn anonymous(perms: Perms, home: impl Into<PathBuf>) -> User {
+        User {
+            name: "anonymous".to_string(),
+            password: Password::Any,
+            perms,
+            home: home.into(),
+        }
+    }
+
+    /// Whether the letters let this user change anything (any letter but `e`, `l`, `r`).
+    pub fn can_write(&self) -> bool {
+        use super::permissions::Perm;
+        self.perms
+            .iter()
+            .any(|perm| !matches!(perm, Perm::ChangeDir | Perm::List | Perm::Retrieve))
     }
 
     /// Parse the `--user NAME:PASSWORD[:PERMS[:HOME]]` flag. PERMS defaults to `elr` (read
@@ -80,35 +113,106 @@ impl User {
     }
 
     /// Whether `password` is this user's password.
-    ///
-    /// The comparison looks at every byte whatever the first difference, so the time it
-    /// takes does not tell an attacker how much of a guess was right.
     pub fn password_matches(&self, password: &str) -> bool {
-        let (a, b) = (self.password.as_bytes(), password.as_bytes());
-        let mut differ = a.len() ^ b.len();
-        for (i, byte) in a.iter().enumerate() {
-            differ |= usize::from(byte ^ b.get(i).copied().unwrap_or(!byte));
+        match &self.password {
+            Password::Plain(expected) => same_bytes(expected.as_bytes(), password.as_bytes()),
+            Password::Hash(phc) => {
+                use argon2::password_hash::PasswordVerifier;
+                argon2::Argon2::default()
+                    .verify_password(password.as_bytes(), phc.as_str())
+                    .is_ok()
+            }
+            Password::Any => true,
         }
-        differ == 0
     }
+}
+
+/// Compare two byte strings, looking at every byte whatever the first difference, so the time
+/// it takes does not tell an attacker how much of a guess was right.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let mut differ = a.len() ^ b.len();
+    for (i, byte) in a.iter().enumerate() {
+        differ |= usize::from(byte ^ b.get(i).copied().unwrap_or(!byte));
+    }
+    differ == 0
+}
+
+/// An Argon2id hash of `password` with a fresh random salt, in PHC form, for a users file.
+///
+/// ```
+/// use localftp::server::users::{hash_password, User};
+/// let hash = hash_password("12345").unwrap();
+/// assert!(hash.starts_with("$argon2id$"));
+/// let line = format!("ann:{hash}:elr:ann");
+/// let users = localftp::server::users::parse_users_file(&line, std::path::Path::new("data")).unwrap();
+/// assert!(users[0].password_matches("12345"));
+/// assert!(!users[0].password_matches("1234"));
+/// ```
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::PasswordHasher;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// Read a users file: one `name:hash:perms:home` a line (perms and home optional, as for
+/// `--user`), `#` comments and blank lines ignored. The hash is what [`hash_password`] prints.
+pub fn load_users_file(path: &Path, root: &Path) -> Result<Vec<User>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read users file {}: {e}", path.display()))?;
+    parse_users_file(&text, root).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The lines of a users file, parsed (see [`load_users_file`]).
+pub fn parse_users_file(text: &str, root: &Path) -> Result<Vec<User>, String> {
+    let mut users = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut user =
+            User::from_spec(line, root).map_err(|e| format!("line {}: {e}", number + 1))?;
+        let Password::Plain(hash) = &user.password else {
+            unreachable!("from_spec makes plain passwords")
+        };
+        if argon2::password_hash::phc::PasswordHash::new(hash).is_err() {
+            return Err(format!(
+                "line {}: the password field is not an Argon2 hash (make one with --hash-password)",
+                number + 1
+            ));
+        }
+        user.password = Password::Hash(hash.clone());
+        users.push(user);
+    }
+    Ok(users)
 }
 
 /// All accounts of a server.
 #[derive(Debug, Clone, Default)]
 pub struct Users {
     users: Vec<Arc<User>>,
+    anonymous: Option<Arc<User>>,
 }
 
 impl Users {
-    /// The accounts given.
-    pub fn new(users: Vec<User>) -> Users {
+    /// The accounts given, and the anonymous account if enabled.
+    pub fn new(users: Vec<User>, anonymous: Option<User>) -> Users {
         Users {
             users: users.into_iter().map(Arc::new).collect(),
+            anonymous: anonymous.map(Arc::new),
         }
     }
 
-    /// The user with this name and password, if there is one.
+    /// The user with this name and password, if there is one. The names `anonymous` and
+    /// `ftp` (any case) are the anonymous account, when it is enabled.
     pub fn authenticate(&self, name: &str, password: &str) -> Option<Arc<User>> {
+        if name.eq_ignore_ascii_case("anonymous") || name.eq_ignore_ascii_case("ftp") {
+            if let Some(anonymous) = &self.anonymous {
+                return Some(Arc::clone(anonymous));
+            }
+        }
         self.users
             .iter()
             .find(|user| user.name == name && user.password_matches(password))
@@ -136,6 +240,33 @@ mod tests {
     }
 
     #[test]
+    fn anonymous_takes_any_password_and_both_names() {
+        let anonymous = User::anonymous("elr".parse().unwrap(), "pub");
+        assert!(!anonymous.can_write());
+        let users = Users::new(Vec::new(), Some(anonymous));
+        assert!(users.authenticate("anonymous", "me@example.com").is_some());
+        assert!(users.authenticate("FTP", "").is_some());
+        assert!(users.authenticate("user", "12345").is_none());
+        assert!(User::anonymous("elrw".parse().unwrap(), "pub").can_write());
+    }
+
+    #[test]
+    fn users_file_lines() {
+        let hash = hash_password("pw").unwrap();
+        let text = format!("# comment\n\nann:{hash}:elrw:ann\nbob:{hash}\n");
+        let users = parse_users_file(&text, Path::new("/srv")).unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].home, Path::new("/srv/ann"));
+        assert!(users[1].password_matches("pw"));
+        assert!(!format!("{:?}", users[0]).contains("argon2"));
+        let err = parse_users_file("ann:plaintext:elr", Path::new("/srv")).unwrap_err();
+        assert!(
+            err.contains("line 1") && err.contains("not an Argon2 hash"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn debug_hides_the_password() {
         let user = User::new("user", "12345", Perms::default(), "data");
         assert!(!format!("{user:?}").contains("12345"));
@@ -156,8 +287,12 @@ mod tests {
 
     #[test]
     fn authenticate_needs_both() {
-        let users = Users::new(vec![User::new("user", "12345", Perms::default(), "data")]);
+        let users = Users::new(
+            vec![User::new("user", "12345", Perms::default(), "data")],
+            None,
+        );
         assert!(users.authenticate("user", "12345").is_some());
+        assert!(users.authenticate("anonymous", "x").is_none());
         assert!(users.authenticate("user", "wrong").is_none());
         assert!(users.authenticate("other", "12345").is_none());
     }

@@ -38,6 +38,9 @@ impl TestServer {
             port: 0,
             root: root.clone(),
             timeouts: Timeouts::default(),
+            // Tests send wrong passwords on purpose; the 1 s pause (a defence against password
+            // guessing) would only slow them. The limits tests set it back.
+            login_failure_delay: Duration::ZERO,
             ..Config::default()
         };
         change(&mut config);
@@ -229,4 +232,196 @@ impl Control {
         let mut buf = [0u8; 1];
         matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers added for the transcript, jail, interop and server_cli tests.
+// ---------------------------------------------------------------------------------------------
+
+impl TestServer {
+    /// A control connection logged in with `name` / `password` (for servers started with
+    /// `start_with` and their own users).
+    pub fn login_as(&self, name: &str, password: &str) -> Control {
+        let mut control = self.connect();
+        control.cmd(&format!("USER {name}"), 331);
+        control.cmd(&format!("PASS {password}"), 230);
+        control
+    }
+
+    /// The names directly inside a folder of the root, sorted (what NLST should show).
+    pub fn names_on_disk(&self, relative: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path(relative))
+            .unwrap_or_else(|e| panic!("read_dir {relative}: {e}"))
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Control {
+    /// EPSV, then connect to the announced port on the control connection's own address.
+    pub fn epsv(&mut self) -> TcpStream {
+        let reply = self.cmd("EPSV", 229);
+        let port = epsv_port(&reply.text())
+            .unwrap_or_else(|| panic!("229 reply has (|||port|): {reply:?}"));
+        let ip = self.writer.peer_addr().expect("control peer").ip();
+        let data = TcpStream::connect((ip, port)).expect("connect to the EPSV port");
+        data.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        data
+    }
+
+    /// On a data connection already set up, send `command`, expect 150/125, read to the end,
+    /// expect 226.
+    pub fn download_on(&mut self, mut data: TcpStream, command: &str) -> Vec<u8> {
+        self.send(command);
+        self.expect_preliminary(command);
+        let mut bytes = Vec::new();
+        data.read_to_end(&mut bytes)
+            .expect("read the data connection");
+        self.expect(226);
+        bytes
+    }
+
+    /// Read a reply and check that it is 150 or 125 (a transfer is starting).
+    pub fn expect_preliminary(&mut self, command: &str) -> Reply {
+        let reply = self.read_reply();
+        assert!(
+            reply.code == 150 || reply.code == 125,
+            "{command}: expected 150/125, got {} {:?}",
+            reply.code,
+            reply.lines
+        );
+        reply
+    }
+
+    /// Send a command, expect `code`, and check that the reply text contains `needle`.
+    pub fn cmd_says(&mut self, line: &str, code: u16, needle: &str) -> Reply {
+        let reply = self.cmd(line, code);
+        assert!(
+            reply.text().contains(needle),
+            "{line}: expected a {code} reply containing {needle:?}, got {:?}",
+            reply.lines
+        );
+        reply
+    }
+
+    /// The quoted path of a 257 reply to PWD, unquoted (`"/a ""b"""` → `/a "b"`).
+    pub fn pwd(&mut self) -> String {
+        let reply = self.cmd("PWD", 257);
+        unquote_257(&reply.lines[0])
+            .unwrap_or_else(|| panic!("PWD reply has a quoted path: {reply:?}"))
+    }
+
+    /// NLST's names, sorted.
+    pub fn nlst(&mut self, command: &str) -> Vec<String> {
+        let text = self.list(command);
+        let mut names: Vec<String> = text
+            .split("\r\n")
+            .filter(|line| !line.is_empty())
+            .map(String::from)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Drop the connection with a TCP reset, as a client that crashed or lost its network.
+    pub fn vanish(self) {
+        reset(self.writer);
+    }
+}
+
+/// The port in a 229 reply: `Entering Extended Passive Mode (|||50000|)`.
+pub fn epsv_port(text: &str) -> Option<u16> {
+    let (_, rest) = text.split_once("(|||")?;
+    let (port, _) = rest.split_once("|)")?;
+    port.parse().ok()
+}
+
+/// The path inside the first pair of quotes of a 257 reply, with `""` read as `"`.
+pub fn unquote_257(text: &str) -> Option<String> {
+    let rest = text.strip_prefix('"')?;
+    let mut path = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                path.push('"');
+            } else {
+                return Some(path);
+            }
+        } else {
+            path.push(c);
+        }
+    }
+    None
+}
+
+/// Close a socket with a TCP reset (SO_LINGER 0) rather than an orderly FIN: the peer's next
+/// read or write fails, as when a client crashes.
+pub fn reset(stream: TcpStream) {
+    socket2::SockRef::from(&stream)
+        .set_linger(Some(Duration::ZERO))
+        .expect("set SO_LINGER");
+    drop(stream);
+}
+
+/// One line of a LIST reply, parsed by a real client's parser (suppaftp's POSIX `ls -l`
+/// parser): the test fails if a line is not in the shape clients expect.
+pub fn parse_ls_line(line: &str) -> suppaftp::list::File {
+    suppaftp::list::ListParser::parse_posix(line)
+        .unwrap_or_else(|e| panic!("not an `ls -l` line ({e:?}): {line:?}"))
+}
+
+/// Every line of a LIST reply parsed (lines must end in CRLF), sorted by name.
+pub fn parse_listing(listing: &str) -> Vec<suppaftp::list::File> {
+    assert!(
+        listing.is_empty() || listing.ends_with("\r\n"),
+        "listing lines end in CRLF: {listing:?}"
+    );
+    let mut files: Vec<_> = listing
+        .split("\r\n")
+        .filter(|line| !line.is_empty())
+        .map(parse_ls_line)
+        .collect();
+    files.sort_by(|a, b| a.name().cmp(b.name()));
+    files
+}
+
+/// The names in a LIST reply, sorted.
+pub fn listing_names(listing: &str) -> Vec<String> {
+    parse_listing(listing)
+        .iter()
+        .map(|file| file.name().to_string())
+        .collect()
+}
+
+/// Wait until `done` holds, checking every few milliseconds, for at most `limit`. Only for
+/// effects no read can wait for (a server thread cleaning up after a client that vanished).
+pub fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still not true after {limit:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Bytes that exercise a binary transfer: every byte value, CR/LF pairs, and a long
+/// pseudo-random tail (a fixed-seed xorshift, so a failure is reproducible).
+pub fn binary_bytes(len: usize) -> Vec<u8> {
+    let mut bytes: Vec<u8> = (0..=255u8).collect();
+    bytes.extend_from_slice(b"\r\n\n\r\r\n\x00\xff\xff\x00");
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
 }

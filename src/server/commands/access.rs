@@ -33,21 +33,21 @@ impl Session {
         Reply::new(ReplyCode::UserNameOkay, "Username ok, send password.")
     }
 
-    /// PASS: check the password given for the name from USER.
-    pub fn pass(&mut self, password: &str) -> Reply {
+    /// PASS: check the password given for the name from USER. A wrong one is answered only
+    /// after `login_failure_delay`, and the session is closed after `max_login_attempts`
+    /// (RFC 2577 §4: make password guessing slow).
+    pub fn pass(&mut self, password: &str) -> Outcome {
         let name = match &self.login {
             Login::AwaitingPassword { user } => user.clone(),
             Login::AwaitingUser => {
-                return Reply::new(ReplyCode::BadSequence, "Login with USER first.");
+                return Reply::new(ReplyCode::BadSequence, "Login with USER first.").into();
             }
             Login::LoggedIn { .. } => {
-                return Reply::new(ReplyCode::BadSequence, "Already logged in.");
+                return Reply::new(ReplyCode::BadSequence, "Already logged in.").into();
             }
         };
         let Some(user) = self.shared.users.authenticate(&name, password) else {
-            self.login = Login::AwaitingUser;
-            log::warn!("{} login failed for user {name:?}", self.tag);
-            return Reply::new(ReplyCode::NotLoggedIn, "Login incorrect.");
+            return self.login_failed(&name);
         };
         let jail = match Jail::new(&user.home) {
             Ok(jail) => jail,
@@ -61,16 +61,41 @@ impl Session {
                 return Reply::new(
                     ReplyCode::NotLoggedIn,
                     "Login refused: your home folder is not available on the server.",
-                );
+                )
+                .into();
             }
         };
-        log::info!("{} user {name:?} logged in", self.tag);
+        log::info!("{} user {:?} logged in", self.tag, user.name);
         self.login = Login::LoggedIn {
             user: Arc::clone(&user),
             jail,
         };
         self.cwd = "/".to_string();
-        Reply::new(ReplyCode::UserLoggedIn, "Login successful.")
+        Reply::new(ReplyCode::UserLoggedIn, "Login successful.").into()
+    }
+
+    fn login_failed(&mut self, name: &str) -> Outcome {
+        self.login = Login::AwaitingUser;
+        self.failed_logins += 1;
+        let config = &self.shared.config;
+        log::warn!(
+            "{} login failed for user {name:?} (attempt {} of {})",
+            self.tag,
+            self.failed_logins,
+            config.max_login_attempts
+        );
+        std::thread::sleep(config.login_failure_delay);
+        if self.failed_logins >= config.max_login_attempts {
+            log::warn!("{} too many failed logins; closing", self.tag);
+            return Outcome::Close(Reply::new(
+                ReplyCode::NotLoggedIn,
+                format!(
+                    "Login incorrect. {} failed attempts: closing the connection.",
+                    self.failed_logins
+                ),
+            ));
+        }
+        Reply::new(ReplyCode::NotLoggedIn, "Login incorrect.").into()
     }
 
     /// ACCT: accounts are not used here (RFC 959 lets a server say so with 202).

@@ -382,7 +382,7 @@ impl Session {
         let timeouts = &self.shared.config.timeouts;
         let settings = transfer::Settings {
             transfer_type: self.transfer_type,
-            peer: self.tag.peer.ip(),
+            peer: (!self.shared.config.permit_foreign_addresses).then(|| self.tag.peer.ip()),
             connect_timeout: timeouts.data_connect,
             stall_timeout: timeouts.data_stall,
         };

@@ -1,0 +1,187 @@
+//! Who is connected: the live sessions, counted for the connection limits and reachable for a
+//! graceful shutdown.
+//!
+//! With one thread per connection, every connection costs a thread, so the number of
+//! connections must be bounded: a client that opens thousands would otherwise exhaust the
+//! server's memory or thread limit and lock out everyone else. pyftpdlib's `max_cons` (512) and
+//! `max_cons_per_ip`, and vsftpd's `max_clients` / `max_per_ip`, are the models. A refused
+//! client gets `421` (RFC 959: "service not available, closing control connection") and its
+//! connection is closed by the accept loop itself: no thread is ever started for it.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The limits on connections; 0 means no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// At most this many sessions at once.
+    pub max_connections: usize,
+    /// At most this many sessions from one IP address at once.
+    pub max_per_ip: usize,
+}
+
+/// The live sessions of a server.
+#[derive(Default)]
+pub struct Registry {
+    inner: Mutex<Inner>,
+    /// Set when the server is shutting down: sessions finish their transfer and close.
+    shutting_down: AtomicBool,
+}
+
+#[derive(Default)]
+struct Inner {
+    per_ip: HashMap<IpAddr, usize>,
+    /// A handle on each session's control socket, so a shutdown can wake sessions that are
+    /// blocked waiting for a command.
+    sockets: HashMap<u64, TcpStream>,
+    /// Sessions served since the start.
+    served: u64,
+}
+
+/// A session's place in the registry; dropping it (when the session ends) frees the place.
+pub struct Slot {
+    registry: Arc<Registry>,
+    id: u64,
+    ip: IpAddr,
+}
+
+impl Registry {
+    /// Take a place for a new connection, or say why not (the text of the 421 reply).
+    pub fn admit(
+        registry: &Arc<Registry>,
+        id: u64,
+        peer: SocketAddr,
+        control: &TcpStream,
+        limits: Limits,
+    ) -> Result<Slot, String> {
+        let ip = peer.ip().to_canonical();
+        let mut inner = registry.lock();
+        if registry.is_shutting_down() {
+            return Err("The server is shutting down.".into());
+        }
+        let total = inner.sockets.len();
+        if limits.max_connections > 0 && total >= limits.max_connections {
+            return Err(format!(
+                "Too many connections ({} at once is the limit); try again later.",
+                limits.max_connections
+            ));
+        }
+        let from_ip = inner.per_ip.get(&ip).copied().unwrap_or(0);
+        if limits.max_per_ip > 0 && from_ip >= limits.max_per_ip {
+            return Err(format!(
+                "Too many connections from your address {ip} ({} is the limit).",
+                limits.max_per_ip
+            ));
+        }
+        // A clone of the socket is the only way to wake a thread blocked in read() from
+        // another thread; if cloning fails, the session simply cannot be woken early.
+        if let Ok(handle) = control.try_clone() {
+            inner.sockets.insert(id, handle);
+        }
+        *inner.per_ip.entry(ip).or_insert(0) += 1;
+        inner.served += 1;
+        Ok(Slot {
+            registry: Arc::clone(registry),
+            id,
+            ip,
+        })
+    }
+
+    /// How many sessions are live now.
+    pub fn live(&self) -> usize {
+        self.lock().sockets.len()
+    }
+
+    /// How many sessions were admitted since the start.
+    pub fn served(&self) -> u64 {
+        self.lock().served
+    }
+
+    /// Whether a shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Begin a shutdown: refuse new sessions, and wake every session waiting for a command by
+    /// shutting down the reading side of its control connection. A session with a transfer
+    /// running lets it finish (see `session.rs`), then says 421 and closes.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        for socket in self.lock().sockets.values() {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // The data behind the lock stays consistent even if a holder panicked (every update
+        // is a single insert or decrement), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut inner = self.registry.lock();
+        inner.sockets.remove(&self.id);
+        if let Some(count) = inner.per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                // Forget the address, so the map does not grow with every client ever seen.
+                inner.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn socket() -> (TcpStream, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, peer) = listener.accept().unwrap();
+        drop(client);
+        (server, peer)
+    }
+
+    #[test]
+    fn limits_count_and_free_places() {
+        let registry = Arc::new(Registry::default());
+        let limits = Limits {
+            max_connections: 2,
+            max_per_ip: 0,
+        };
+        let (a, peer) = socket();
+        let first = Registry::admit(&registry, 1, peer, &a, limits).unwrap();
+        let _second = Registry::admit(&registry, 2, peer, &a, limits).unwrap();
+        let refused = Registry::admit(&registry, 3, peer, &a, limits)
+            .err()
+            .unwrap();
+        assert!(refused.contains("Too many connections"), "{refused}");
+        drop(first);
+        assert_eq!(registry.live(), 1);
+        assert!(Registry::admit(&registry, 4, peer, &a, limits).is_ok());
+        assert_eq!(registry.served(), 3);
+    }
+
+    #[test]
+    fn per_ip_limit() {
+        let registry = Arc::new(Registry::default());
+        let limits = Limits {
+            max_connections: 0,
+            max_per_ip: 1,
+        };
+        let (a, peer) = socket();
+        let slot = Registry::admit(&registry, 1, peer, &a, limits).unwrap();
+        let refused = Registry::admit(&registry, 2, peer, &a, limits)
+            .err()
+            .unwrap();
+        assert!(refused.contains("from your address"), "{refused}");
+        drop(slot);
+        assert!(registry.lock().per_ip.is_empty(), "addresses are forgotten");
+    }
+}
