@@ -208,10 +208,10 @@ impl Users {
     /// The user with this name and password, if there is one. The names `anonymous` and
     /// `ftp` (any case) are the anonymous account, when it is enabled.
     pub fn authenticate(&self, name: &str, password: &str) -> Option<Arc<User>> {
-        if name.eq_ignore_ascii_case("anonymous") || name.eq_ignore_ascii_case("ftp") {
-            if let Some(anonymous) = &self.anonymous {
-                return Some(Arc::clone(anonymous));
-            }
+        let anonymous_name =
+            name.eq_ignore_ascii_case("anonymous") || name.eq_ignore_ascii_case("ftp");
+        if let (true, Some(anonymous)) = (anonymous_name, &self.anonymous) {
+            return Some(Arc::clone(anonymous));
         }
         self.users
             .iter()
