@@ -12,7 +12,7 @@
 //! - **Active** (`PORT`, `EPRT`): the client listens and the server connects to it.
 //!
 //! Either way the command that needs data (`LIST`, `RETR`, `STOR`, …) comes next, and the
-//! connection is made when it runs ([`DataPlan::connect`]).
+//! connection is made when it runs ([`DataPlan::already_open`], [`DataPlan::open`]).
 //!
 //! Security (RFC 2577 §3, "bounce attacks" and connection theft): a passive port accepts only a
 //! connection from the control connection's own address, so another host cannot steal a file by
@@ -55,7 +55,11 @@ impl std::fmt::Display for DataError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DataError::AcceptTimeout(t) => {
-                write!(f, "no data connection arrived within {} s", t.as_secs())
+                write!(
+                    f,
+                    "no data connection arrived within {:.1} s",
+                    t.as_secs_f64()
+                )
             }
             DataError::ForeignPeer(peer) => write!(
                 f,
@@ -67,15 +71,6 @@ impl std::fmt::Display for DataError {
             DataError::Io(e) => write!(f, "{e}"),
         }
     }
-}
-
-/// A data connection that is open, and whether it was already open before the transfer command
-/// (then the reply is `125`, otherwise `150`).
-pub struct Opened {
-    /// The connection.
-    pub stream: TcpStream,
-    /// True when the client had connected before we looked (RFC 959: reply 125).
-    pub already_open: bool,
 }
 
 /// Open a passive listener on `ip` (the control connection's local address, so the client can
@@ -100,26 +95,59 @@ pub fn listen(ip: IpAddr, ports: Option<&RangeInclusive<u16>>) -> io::Result<Tcp
 }
 
 impl DataPlan {
-    /// Make the data connection: accept the client's connection (passive) or connect to the
-    /// client (active), waiting at most `timeout`, and giving up early if `abort` is set.
+    /// The data connection, if the client has already made it: a passive connection waiting
+    /// in the listener's backlog. Then the transfer's first reply is 125, not 150 (RFC 959
+    /// §4.2: "data connection already open; transfer starting").
     ///
     /// `control_peer` is the control connection's client address: a passive connection from
     /// any other address is refused. `None` accepts any address (`permit_foreign_addresses`).
-    pub fn connect(
+    pub fn already_open(
+        &self,
+        control_peer: Option<IpAddr>,
+    ) -> Result<Option<TcpStream>, DataError> {
+        let DataPlan::Passive(listener) = self else {
+            return Ok(None);
+        };
+        listener.set_nonblocking(true).map_err(DataError::Io)?;
+        let first = listener.accept();
+        listener.set_nonblocking(false).map_err(DataError::Io)?;
+        match first {
+            Ok(pair) => {
+                let stream = checked(pair, control_peer)?;
+                stream.set_nonblocking(false).map_err(DataError::Io)?;
+                Ok(Some(stream))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(DataError::Io(e)),
+        }
+    }
+
+    /// Make the data connection: wait for the client's connection (passive) or connect to the
+    /// client (active), at most `timeout`, giving up early if `abort` is set.
+    pub fn open(
         self,
         control_peer: Option<IpAddr>,
         timeout: Duration,
         abort: &AtomicBool,
-    ) -> Result<Opened, DataError> {
+    ) -> Result<TcpStream, DataError> {
         match self {
             DataPlan::Passive(listener) => accept(&listener, control_peer, timeout, abort),
-            DataPlan::Active(address) => TcpStream::connect_timeout(&address, timeout)
-                .map(|stream| Opened {
-                    stream,
-                    already_open: false,
-                })
-                .map_err(DataError::Connect),
+            DataPlan::Active(address) => {
+                TcpStream::connect_timeout(&address, timeout).map_err(DataError::Connect)
+            }
         }
+    }
+}
+
+/// A passive connection is kept only if it comes from the control connection's host.
+fn checked(
+    (stream, peer): (TcpStream, SocketAddr),
+    control_peer: Option<IpAddr>,
+) -> Result<TcpStream, DataError> {
+    if control_peer.is_none_or(|control| same_host(peer.ip(), control)) {
+        Ok(stream)
+    } else {
+        Err(DataError::ForeignPeer(peer))
     }
 }
 
@@ -128,30 +156,7 @@ fn accept(
     control_peer: Option<IpAddr>,
     timeout: Duration,
     abort: &AtomicBool,
-) -> Result<Opened, DataError> {
-    let checked = |(stream, peer): (TcpStream, SocketAddr)| {
-        if control_peer.is_none_or(|control| same_host(peer.ip(), control)) {
-            Ok(stream)
-        } else {
-            Err(DataError::ForeignPeer(peer))
-        }
-    };
-    // Already waiting in the backlog? Then the connection is "already open" (125).
-    listener.set_nonblocking(true).map_err(DataError::Io)?;
-    let first = listener.accept();
-    listener.set_nonblocking(false).map_err(DataError::Io)?;
-    match first {
-        Ok(pair) => {
-            let stream = checked(pair)?;
-            stream.set_nonblocking(false).map_err(DataError::Io)?;
-            return Ok(Opened {
-                stream,
-                already_open: true,
-            });
-        }
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(DataError::Io(e)),
-    }
+) -> Result<TcpStream, DataError> {
     // std has no accept() with a timeout; on Linux SO_RCVTIMEO applies to accept() as well,
     // so wait in short slices and look at the abort flag between them.
     socket2::SockRef::from(listener)
@@ -163,12 +168,7 @@ fn accept(
             return Err(DataError::Aborted);
         }
         match listener.accept() {
-            Ok(pair) => {
-                return checked(pair).map(|stream| Opened {
-                    stream,
-                    already_open: false,
-                });
-            }
+            Ok(pair) => return checked(pair, control_peer),
             Err(e)
                 if matches!(
                     e.kind(),
@@ -251,13 +251,13 @@ mod tests {
         let never = AtomicBool::new(false);
         let plan = DataPlan::Passive(listen(ip, None).unwrap());
         let start = Instant::now();
-        let result = plan.connect(Some(ip), Duration::from_millis(300), &never);
+        let result = plan.open(Some(ip), Duration::from_millis(300), &never);
         assert!(matches!(result, Err(DataError::AcceptTimeout(_))));
         assert!(start.elapsed() < Duration::from_secs(3));
 
         let aborted = AtomicBool::new(true);
         let plan = DataPlan::Passive(listen(ip, None).unwrap());
-        let result = plan.connect(Some(ip), Duration::from_secs(30), &aborted);
+        let result = plan.open(Some(ip), Duration::from_secs(30), &aborted);
         assert!(matches!(result, Err(DataError::Aborted)));
     }
 
@@ -267,11 +267,11 @@ mod tests {
         let listener = listen(ip, None).unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let never = AtomicBool::new(false);
-        let opened = DataPlan::Passive(listener)
-            .connect(Some(ip), Duration::from_secs(5), &never)
-            .ok()
-            .unwrap();
-        assert!(opened.already_open);
+        let plan = DataPlan::Passive(listener);
+        assert!(plan.already_open(Some(ip)).ok().unwrap().is_some());
+        // Nothing is waiting now.
+        assert!(plan.already_open(Some(ip)).ok().unwrap().is_none());
+        let _ = never;
     }
 
     #[test]
@@ -279,16 +279,14 @@ mod tests {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let listener = listen(ip, None).unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let never = AtomicBool::new(false);
         // Pretend the control connection came from elsewhere.
         let other: IpAddr = "127.0.0.2".parse().unwrap();
         let listener2 = listen(ip, None).unwrap();
         let _client2 = TcpStream::connect(listener2.local_addr().unwrap()).unwrap();
-        let result =
-            DataPlan::Passive(listener).connect(Some(other), Duration::from_secs(5), &never);
+        let result = DataPlan::Passive(listener).already_open(Some(other));
         assert!(matches!(result, Err(DataError::ForeignPeer(_))));
         // Unless foreign addresses are permitted.
-        let result = DataPlan::Passive(listener2).connect(None, Duration::from_secs(5), &never);
-        assert!(result.is_ok());
+        let result = DataPlan::Passive(listener2).already_open(None);
+        assert!(matches!(result, Ok(Some(_))));
     }
 }

@@ -182,8 +182,29 @@ pub fn start(
 fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control: &TransferControl) {
     let started = Instant::now();
     let tag = replier.tag().clone();
-    let opened = match plan.connect(settings.peer, settings.connect_timeout, &control.abort) {
-        Ok(opened) => opened,
+    // RFC 959 §5.4: 125 if the data connection is already open, else 150 *before* opening it
+    // (a client may wait for the 150 before it connects), then the connection.
+    let early = plan.already_open(settings.peer);
+    let already_open = matches!(early, Ok(Some(_)));
+    if early.is_ok() {
+        let text = preliminary_text(&job, &settings, already_open);
+        let code = if already_open {
+            ReplyCode::DataConnectionAlreadyOpen
+        } else {
+            ReplyCode::AboutToOpenDataConnection
+        };
+        if replier.send(&Reply::new(code, text)).is_err() {
+            discard(job.direction);
+            return;
+        }
+    }
+    let opened = match early {
+        Ok(Some(stream)) => Ok(stream),
+        Ok(None) => plan.open(settings.peer, settings.connect_timeout, &control.abort),
+        Err(error) => Err(error),
+    };
+    let stream = match opened {
+        Ok(stream) => stream,
         Err(error) => {
             if let DataError::ForeignPeer(peer) = &error {
                 log::warn!("{tag} {} refused a data connection from {peer}", job.verb);
@@ -194,44 +215,20 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
             } else {
                 ReplyCode::CantOpenDataConnection
             };
-            let _ = replier.send(&Reply::new(
-                code,
-                format!("Can't open data connection: {error}."),
-            ));
+            let reply = Reply::new(code, format!("Can't open data connection: {error}."));
+            let _ = replier.send(&reply);
             return;
         }
     };
-    let stream = opened.stream;
     // A stalled client (it stopped reading or sending) must not hold this thread forever.
     let _ = stream.set_read_timeout(Some(settings.stall_timeout));
     let _ = stream.set_write_timeout(Some(settings.stall_timeout));
     if let Ok(handle) = stream.try_clone() {
         *control.socket.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
     }
-
-    let (code, opening) = if opened.already_open {
-        (
-            ReplyCode::DataConnectionAlreadyOpen,
-            "Data connection already open",
-        )
-    } else {
-        (
-            ReplyCode::AboutToOpenDataConnection,
-            "Opening data connection",
-        )
-    };
-    let mode = match settings.transfer_type {
-        TransferType::Ascii => "ASCII",
-        TransferType::Image => "BINARY",
-    };
-    let text = match (&job.preliminary, job.size) {
-        (Some(text), _) => text.clone(),
-        (None, Some(size)) => format!("{opening} in {mode} mode for {} ({size} bytes).", job.path),
-        (None, None) => format!("{opening} in {mode} mode for {}.", job.path),
-    };
-    if replier.send(&Reply::new(code, text)).is_err() {
-        discard(job.direction);
-        return;
+    // ABOR may have come while we waited for the connection, before the handle was stored.
+    if control.abort.load(Ordering::SeqCst) {
+        let _ = stream.shutdown(Shutdown::Both);
     }
 
     let result = match job.direction {
@@ -269,6 +266,26 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
         }
     };
     let _ = replier.send(&reply);
+}
+
+/// The text of the 1xx reply: what is sent, in which mode, and its size when known.
+fn preliminary_text(job: &Job, settings: &Settings, already_open: bool) -> String {
+    if let Some(text) = &job.preliminary {
+        return text.clone();
+    }
+    let opening = if already_open {
+        "Data connection already open"
+    } else {
+        "Opening data connection"
+    };
+    let mode = match settings.transfer_type {
+        TransferType::Ascii => "ASCII",
+        TransferType::Image => "BINARY",
+    };
+    match job.size {
+        Some(size) => format!("{opening} in {mode} mode for {} ({size} bytes).", job.path),
+        None => format!("{opening} in {mode} mode for {}.", job.path),
+    }
 }
 
 /// Why a transfer stopped early.

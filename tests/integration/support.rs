@@ -370,8 +370,66 @@ pub fn reset(stream: TcpStream) {
 /// One line of a LIST reply, parsed by a real client's parser (suppaftp's POSIX `ls -l`
 /// parser): the test fails if a line is not in the shape clients expect.
 pub fn parse_ls_line(line: &str) -> suppaftp::list::File {
-    suppaftp::list::ListParser::parse_posix(line)
-        .unwrap_or_else(|e| panic!("not an `ls -l` line ({e:?}): {line:?}"))
+    let name = check_ls_shape(line);
+    let file = suppaftp::list::ListParser::parse_posix(line)
+        .unwrap_or_else(|e| panic!("not an `ls -l` line ({e:?}): {line:?}"));
+    assert_eq!(
+        file.name(),
+        name,
+        "suppaftp reads another name from {line:?}"
+    );
+    file
+}
+
+/// The nine columns of `ls -l`, checked one by one (suppaftp's parser alone is lenient):
+/// `-rw-r--r--    1 ftp      ftp           123 Nov 25 14:03 name with spaces`. Returns the
+/// name: everything after the one space that follows the time column.
+pub fn check_ls_shape(line: &str) -> &str {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let fail = |what: &str| -> ! { panic!("`ls -l` line: {what}: {line:?}") };
+    if fields.len() < 9 {
+        fail("fewer than nine columns");
+    }
+    let mode = fields[0].as_bytes();
+    if mode.len() != 10
+        || !b"-dl".contains(&mode[0])
+        || !mode[1..]
+            .iter()
+            .enumerate()
+            .all(|(i, &c)| c == b'-' || c == b"rwx"[i % 3] || (i % 3 == 2 && b"sStT".contains(&c)))
+    {
+        fail("the mode column is not like drwxr-xr-x");
+    }
+    let number = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if !number(fields[1]) {
+        fail("the link count is not a number");
+    }
+    if !number(fields[4]) {
+        fail("the size is not a number");
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    if !MONTHS.contains(&fields[5]) || !number(fields[6]) {
+        fail("the date is not like `Nov 25`");
+    }
+    let time_or_year = fields[7];
+    let is_time = time_or_year.len() == 5
+        && time_or_year.as_bytes()[2] == b':'
+        && number(&time_or_year[..2])
+        && number(&time_or_year[3..]);
+    if !is_time && !(time_or_year.len() == 4 && number(time_or_year)) {
+        fail("the time column is neither HH:MM nor a year");
+    }
+    let mut rest = line;
+    for _ in 0..8 {
+        rest = rest.trim_start_matches(' ');
+        rest = &rest[rest.find(' ').unwrap_or(rest.len())..];
+    }
+    match rest.strip_prefix(' ') {
+        Some(name) if !name.is_empty() && !name.starts_with(' ') => name,
+        _ => fail("the name must follow the time after exactly one space"),
+    }
 }
 
 /// Every line of a LIST reply parsed (lines must end in CRLF), sorted by name.
@@ -424,4 +482,27 @@ pub fn binary_bytes(len: usize) -> Vec<u8> {
     }
     bytes.truncate(len);
     bytes
+}
+
+impl Control {
+    /// A control connection over an already connected stream (greeting not read).
+    pub fn from_stream(stream: TcpStream) -> Control {
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        Control {
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// One reply line if the server sends one; `None` if it closes or resets the connection.
+    pub fn try_read_reply(&mut self) -> Option<Reply> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 && line.len() >= 3 => Some(Reply {
+                code: line[..3].parse().ok()?,
+                lines: vec![line[4.min(line.len())..].trim_end().to_string()],
+            }),
+            _ => None,
+        }
+    }
 }
