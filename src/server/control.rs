@@ -20,6 +20,7 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::reply::Reply;
 
@@ -66,27 +67,51 @@ pub enum Incoming {
 pub struct ControlReader {
     reader: BufReader<TcpStream>,
     line: Vec<u8>,
+    /// How long a whole command line may take to arrive.
+    idle: Duration,
 }
 
 impl ControlReader {
-    /// Read from `stream` (the session thread's own handle).
-    pub fn new(stream: TcpStream) -> ControlReader {
-        ControlReader {
+    /// Read from `stream` (the session thread's own handle); a command line must arrive whole
+    /// within `idle`.
+    pub fn new(stream: TcpStream, idle: Duration) -> io::Result<ControlReader> {
+        stream.set_read_timeout(Some(idle))?;
+        Ok(ControlReader {
             reader: BufReader::with_capacity(READ_BUFFER, stream),
             line: Vec::new(),
-        }
+            idle,
+        })
     }
 
-    /// The next command line. Blocks until a whole line arrives, the client closes, or the read
-    /// timeout set on the socket passes (then an error of kind `WouldBlock` or `TimedOut`).
+    /// The next command line. Blocks until a whole line arrives, the client closes, or the
+    /// idle time passes (then an error of kind `WouldBlock` or `TimedOut`).
+    ///
+    /// The time limit is for the whole line, not for each read: a client that sends one byte a
+    /// second (a "slowloris") would otherwise hold this session's thread forever.
     pub fn read(&mut self) -> io::Result<Incoming> {
         self.line.clear();
         let mut too_long = false;
-        loop {
-            let available = self.reader.fill_buf()?;
+        let started = Instant::now();
+        let mut shortened = false;
+        let mut first_read = true;
+        let result = loop {
+            // Whole lines usually come in one read, at the socket's full timeout. After a
+            // partial line, wait only for what is left of the line's time.
+            if !std::mem::take(&mut first_read) {
+                let left = self.idle.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    break Err(io::Error::from(io::ErrorKind::TimedOut));
+                }
+                self.reader.get_ref().set_read_timeout(Some(left))?;
+                shortened = true;
+            }
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) => break Err(e),
+            };
             if available.is_empty() {
                 // End of stream. A last line without its LF is still a command.
-                return Ok(if self.line.is_empty() && !too_long {
+                break Ok(if self.line.is_empty() && !too_long {
                     Incoming::Closed
                 } else {
                     self.finish(too_long)
@@ -96,7 +121,9 @@ impl ControlReader {
                 Some(end) => (&available[..end], true),
                 None => (available, false),
             };
-            if !too_long && self.line.len() + chunk.len() <= MAX_LINE {
+            // The limit counts the line as sent, its LF (and CR) included.
+            let line_end = usize::from(found_end);
+            if !too_long && self.line.len() + chunk.len() + line_end <= MAX_LINE {
                 self.line.extend_from_slice(chunk);
             } else {
                 too_long = true;
@@ -105,9 +132,13 @@ impl ControlReader {
             let used = chunk.len() + usize::from(found_end);
             self.reader.consume(used);
             if found_end {
-                return Ok(self.finish(too_long));
+                break Ok(self.finish(too_long));
             }
+        };
+        if shortened {
+            self.reader.get_ref().set_read_timeout(Some(self.idle))?;
         }
+        result
     }
 
     fn finish(&mut self, too_long: bool) -> Incoming {
@@ -228,7 +259,33 @@ mod tests {
         let (server, _) = listener.accept().unwrap();
         client.write_all(bytes).unwrap();
         drop(client);
-        ControlReader::new(server)
+        ControlReader::new(server, Duration::from_secs(10)).unwrap()
+    }
+
+    #[test]
+    fn a_line_sent_a_byte_at_a_time_must_still_arrive_in_time() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let mut reader = ControlReader::new(server, Duration::from_millis(300)).unwrap();
+        let writer = std::thread::spawn(move || {
+            // One byte every 100 ms: each read comes well within 300 ms, the line never does.
+            for byte in b"USER slowloris" {
+                if client.write_all(&[*byte]).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let started = Instant::now();
+        let error = reader.read().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        writer.join().unwrap();
     }
 
     #[test]
@@ -251,10 +308,26 @@ mod tests {
 
     #[test]
     fn a_line_of_exactly_the_limit_is_kept() {
-        let mut input = vec![b'A'; MAX_LINE];
+        // MAX_LINE bytes in all: the line end counts.
+        let mut input = vec![b'A'; MAX_LINE - 2];
+        input.extend_from_slice(b"\r\nNOOP\n");
+        input.extend(vec![b'B'; MAX_LINE - 1]);
         input.push(b'\n');
         let mut r = reader_for(&input);
-        assert!(matches!(r.read().unwrap(), Incoming::Line(l) if l.len() == MAX_LINE));
+        assert!(matches!(r.read().unwrap(), Incoming::Line(l) if l.len() == MAX_LINE - 2));
+        assert_eq!(r.read().unwrap(), Incoming::Line("NOOP".into()));
+        assert!(matches!(r.read().unwrap(), Incoming::Line(l) if l.len() == MAX_LINE - 1));
+    }
+
+    #[test]
+    fn one_byte_over_the_limit_is_too_long() {
+        let mut input = vec![b'A'; MAX_LINE - 1];
+        input.extend_from_slice(b"\r\n");
+        input.extend(vec![b'B'; MAX_LINE]);
+        input.push(b'\n');
+        let mut r = reader_for(&input);
+        assert_eq!(r.read().unwrap(), Incoming::TooLong);
+        assert_eq!(r.read().unwrap(), Incoming::TooLong);
     }
 
     #[test]

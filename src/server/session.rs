@@ -128,7 +128,6 @@ impl Session {
         stream: TcpStream,
         shared: Arc<Shared>,
     ) -> io::Result<Session> {
-        stream.set_read_timeout(Some(shared.config.timeouts.idle))?;
         // Replies are small and each is awaited by the client; sending them at once matters
         // more than packing them (Nagle would hold a reply back while an ACK is pending).
         stream.set_nodelay(true)?;
@@ -138,6 +137,7 @@ impl Session {
         // then never end. Inline, it arrives in order, and control.rs strips the Telnet bytes.
         socket2::SockRef::from(&stream).set_out_of_band_inline(true)?;
         let replier = Replier::new(stream.try_clone()?, tag.clone());
+        let reader = ControlReader::new(stream, shared.config.timeouts.idle)?;
         Ok(Session {
             shared,
             tag,
@@ -153,7 +153,7 @@ impl Session {
             mlst_facts: Facts::ALL,
             failed_logins: 0,
             replier,
-            reader: ControlReader::new(stream),
+            reader,
         })
     }
 
