@@ -1,0 +1,115 @@
+//! Properties (issue 5): whatever bytes a client sends, the parser and the line reader give a
+//! value or an error, never a panic; and no path, however built, leads out of the jail.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use localftp::server::command::parse;
+use localftp::server::control::strip_telnet;
+use localftp::server::jail::{Jail, resolve};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn the_parser_never_panics(line in ".{0,300}") {
+        let _ = parse(&line);
+    }
+
+    #[test]
+    fn the_parser_never_panics_on_known_verbs(
+        verb in prop::sample::select(vec![
+            "USER", "PASS", "CWD", "PORT", "EPRT", "EPSV", "TYPE", "MODE", "STRU", "REST",
+            "LIST", "NLST", "SITE", "MFMT", "STAT", "HELP", "OPTS", "MLSD", "RETR",
+        ]),
+        arg in "[ -~\u{80}-\u{10ffff}]{0,80}",
+    ) {
+        let _ = parse(&format!("{verb} {arg}"));
+    }
+
+    #[test]
+    fn telnet_stripping_never_panics_or_grows(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let out = strip_telnet(&bytes);
+        prop_assert!(out.len() <= bytes.len());
+    }
+
+    #[test]
+    fn resolved_paths_are_absolute_and_clean(
+        cwd_parts in prop::collection::vec("[a-z.]{0,3}", 0..4),
+        arg in "[a-z./]{0,40}",
+    ) {
+        let cwd = resolve("/", &cwd_parts.join("/"));
+        let path = resolve(&cwd, &arg);
+        prop_assert!(path.starts_with('/'));
+        prop_assert!(!path.contains("//"));
+        prop_assert!(path == "/" || !path.ends_with('/'));
+        for segment in path.split('/').skip(1) {
+            prop_assert!(segment != "." && segment != "..", "{path}");
+        }
+    }
+}
+
+/// A home with a file, a folder, and symlinks leading in and out; a canary outside.
+fn landscape() -> (tempfile::TempDir, Jail) {
+    let scratch = tempfile::tempdir().unwrap();
+    let home = scratch.path().join("home");
+    fs::create_dir_all(home.join("sub/deep")).unwrap();
+    fs::write(home.join("file"), "in").unwrap();
+    fs::create_dir(scratch.path().join("outside")).unwrap();
+    fs::write(scratch.path().join("canary"), "out").unwrap();
+    symlink(scratch.path().join("outside"), home.join("door")).unwrap();
+    symlink(scratch.path().join("canary"), home.join("sub/to_canary")).unwrap();
+    symlink(home.join("sub"), home.join("inner")).unwrap();
+    symlink(scratch.path().join("missing"), home.join("dangling")).unwrap();
+    symlink("../..", home.join("sub/deep/up2")).unwrap();
+    let jail = Jail::new(&home).unwrap();
+    (scratch, jail)
+}
+
+/// Everything a real path may lead to stays inside `home`: the path itself, and where its
+/// symlinks resolve (for a new name, where its parent resolves).
+fn stays_inside(real: &Path, home: &Path) -> bool {
+    if !real.starts_with(home) {
+        return false;
+    }
+    match real.canonicalize() {
+        Ok(target) => target.starts_with(home),
+        Err(_) => real
+            .parent()
+            .and_then(|parent| parent.canonicalize().ok())
+            .is_some_and(|parent| parent.starts_with(home)),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn no_path_escapes_the_jail(
+        cwd in prop::collection::vec(
+            prop::sample::select(vec!["sub", "deep", "inner", "..", ".", "door"]), 0..3),
+        parts in prop::collection::vec(
+            prop::sample::select(vec![
+                "..", ".", "", "sub", "deep", "file", "door", "inner", "to_canary",
+                "dangling", "up2", "canary", "outside", "new", "home",
+            ]),
+            0..8,
+        ),
+        absolute in any::<bool>(),
+    ) {
+        let (_scratch, jail) = landscape();
+        let cwd = resolve("/", &cwd.join("/"));
+        let arg = format!("{}{}", if absolute { "/" } else { "" }, parts.join("/"));
+        let virtual_path = resolve(&cwd, &arg);
+        if let Ok(real) = jail.real_path(&virtual_path) {
+            prop_assert!(
+                stays_inside(&real, jail.home()),
+                "{cwd} + {arg} -> {virtual_path} -> {} escapes",
+                real.display()
+            );
+        }
+    }
+}
