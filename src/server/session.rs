@@ -191,6 +191,7 @@ impl Session {
                     continue;
                 }
                 Ok(Incoming::Invalid(reason)) => {
+                    log::warn!("{} sent a bad command line: {reason}", self.tag);
                     let reply = Reply::new(ReplyCode::SyntaxErrorInArguments, format!("{reason}."));
                     if self.replier.send(&reply).is_err() {
                         break;
@@ -202,7 +203,7 @@ impl Session {
                     if self.transfer.as_ref().is_some_and(|t| !t.is_finished()) {
                         continue;
                     }
-                    log::info!("{} idle timeout", self.tag);
+                    log::warn!("{} idle timeout: closing", self.tag);
                     let _ = self.replier.send(&Reply::new(
                         ReplyCode::ServiceNotAvailable,
                         format!(

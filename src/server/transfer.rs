@@ -252,7 +252,15 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
         }
         Err(failure) => {
             let aborted = control.abort.load(Ordering::SeqCst);
-            log::info!(
+            // ABOR is the client's own choice; anything else (a stall, a broken connection,
+            // a full disk) is worth a warning.
+            let level = if aborted {
+                log::Level::Info
+            } else {
+                log::Level::Warn
+            };
+            log::log!(
+                level,
                 "{tag} {} {} failed after {seconds:.3} s: {}",
                 job.verb,
                 job.path,
