@@ -8,3 +8,12 @@ mod support;
 
 /// The seed's flow and every command of issue 2, as raw-socket transcripts.
 mod transcript;
+
+/// Issue 2: every way out of the jail (`..`, absolute paths, symlinks), tried and refused.
+mod jail;
+
+/// Issue 2: suppaftp, curl and Python's ftplib run the seed's flow; files compared byte for byte.
+mod interop;
+
+/// Issue 2: the server program's flags, one-line errors, port 0 start-up, seed data, IPv6.
+mod server_cli;

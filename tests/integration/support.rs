@@ -418,7 +418,8 @@ pub fn check_ls_shape(line: &str) -> &str {
         && time_or_year.as_bytes()[2] == b':'
         && number(&time_or_year[..2])
         && number(&time_or_year[3..]);
-    if !is_time && !(time_or_year.len() == 4 && number(time_or_year)) {
+    let is_year = time_or_year.len() == 4 && number(time_or_year);
+    if !(is_time || is_year) {
         fail("the time column is neither HH:MM nor a year");
     }
     let mut rest = line;

@@ -1,0 +1,367 @@
+//! The server program (`examples/server.rs`) as a user runs it: its flags, its one-line errors,
+//! and a real start on port 0 that serves the seed's data.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+
+use crate::support::{Control, READ_TIMEOUT};
+
+/// The longest a run of the program may take before the test fails instead of hanging (a flag
+/// that should be refused but is accepted would otherwise start a server that runs forever).
+const RUN_LIMIT: Duration = Duration::from_secs(20);
+
+/// The example binary. `cargo test` builds it; a run of only this test binary
+/// (`cargo test --test integration`) does not, so it is built here once, which is a no-op
+/// when it is up to date.
+fn server_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let built = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", "server", "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .status();
+        // The test executable is target/<profile>/deps/integration-<hash>; the example is
+        // target/<profile>/examples/server.
+        let exe = std::env::current_exe().expect("the test executable's path");
+        exe.ancestors()
+            .skip(1)
+            .map(|dir| dir.join("examples").join("server"))
+            .find(|candidate| candidate.is_file())
+            .unwrap_or_else(|| {
+                panic!(
+                    "examples/server not found above {} (cargo build: {built:?})",
+                    exe.display()
+                )
+            })
+    })
+}
+
+/// The program with a clean logging environment, run in `dir` (so a default `data/` would
+/// land there, never in the repository).
+fn server_command(dir: &Path) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(server_binary());
+    command
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .env("RUST_LOG_STYLE", "never")
+        .env_remove("RUST_BACKTRACE")
+        .timeout(RUN_LIMIT);
+    command
+}
+
+/// The program failed with exactly one `error:` line containing `needle`, and did not panic.
+/// After a flag error clap may add its usual hints (`Usage: ...`, `tip: ...`,
+/// `For more information, try '--help'.`); nothing else may be printed.
+fn assert_one_line_error(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && output.status.code().is_some(),
+        "expected a non-zero exit, got {} (stderr: {stderr})",
+        output.status
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "the program panicked: {stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let errors: Vec<&&str> = lines.iter().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "expected one error line, got: {stderr}");
+    assert!(
+        errors[0].contains(needle),
+        "expected the error to mention {needle:?}, got: {}",
+        errors[0]
+    );
+    for line in &lines {
+        assert!(
+            line.starts_with("error:")
+                || line.starts_with("Usage:")
+                || line.trim_start().starts_with("tip:")
+                || line.starts_with("For more information"),
+            "unexpected extra output: {line:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn help_lists_every_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut assert = server_command(dir.path()).arg("--help").assert().success();
+    for flag in [
+        "--bind",
+        "--port",
+        "--root",
+        "--user",
+        "--banner",
+        "--passive-ports",
+        "--masquerade",
+    ] {
+        assert = assert.stdout(predicate::str::contains(flag));
+    }
+}
+
+#[test]
+fn bad_flags_exit_non_zero_with_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let root = root.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--port", "abc", "--root", root], "--port"),
+        (&["--port", "70000", "--root", root], "--port"),
+        (
+            &["--port", "0", "--root", root, "--user", "nopassword"],
+            "nopassword",
+        ),
+        (&["--port", "0", "--root", root, "--user", "a:b:xyz"], "'x'"),
+        (&["--port", "0", "--root", root, "--user", ":pw"], "empty"),
+        (
+            &["--port", "0", "--root", root, "--passive-ports", "9-1"],
+            "9-1",
+        ),
+        (
+            &["--port", "0", "--root", root, "--passive-ports", "abc"],
+            "abc",
+        ),
+        (
+            &["--port", "0", "--root", root, "--bind", "not-an-ip"],
+            "not-an-ip",
+        ),
+        (
+            &["--port", "0", "--root", root, "--masquerade", "::1"],
+            "::1",
+        ),
+        (
+            &["--port", "0", "--root", root, "--no-such-flag"],
+            "--no-such-flag",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = server_command(dir.path()).args(*args).output().unwrap();
+        assert_one_line_error(&output, needle);
+        // Refused before anything happened: no root was created.
+        assert!(!Path::new(root).exists(), "{args:?} created the root");
+    }
+}
+
+#[test]
+fn a_root_that_cannot_be_created_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a_file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let root = file.join("root");
+    let output = server_command(dir.path())
+        .args(["--port", "0", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "cannot use folder");
+    assert_one_line_error(&output, root.to_str().unwrap());
+}
+
+#[test]
+fn a_port_in_use_is_a_one_line_error_naming_the_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = server_command(dir.path())
+        .args(["--port", &port, "--root"])
+        .arg(dir.path().join("root"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, &format!(":{port}"));
+    assert_one_line_error(&output, "in use");
+}
+
+/// A server program running in the background; killed when dropped.
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+    _stderr: Receiver<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start the program with `args` and wait (at most `READ_TIMEOUT`) for its
+/// `listening on ADDR` log line.
+fn run(dir: &Path, args: &[&str]) -> Running {
+    let mut child = Command::new(server_binary())
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .env("RUST_LOG_STYLE", "never")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server program");
+    // A thread forwards stderr line by line, and keeps draining it so the server never
+    // blocks on a full pipe.
+    let stderr = child.stderr.take().unwrap();
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                // Nobody listens any more; keep reading so the pipe never fills.
+                continue;
+            }
+        }
+    });
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let mut seen = Vec::new();
+    let addr = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                if let Some((_, address)) = line.split_once("listening on ") {
+                    break address
+                        .trim()
+                        .parse::<SocketAddr>()
+                        .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+                }
+                seen.push(line);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!(
+                    "no `listening on` line within {READ_TIMEOUT:?} ({status:?}); stderr: {seen:?}"
+                );
+            }
+        }
+    };
+    Running {
+        child,
+        addr,
+        _stderr: lines,
+    }
+}
+
+#[test]
+fn it_serves_on_port_0_with_the_seed_data_and_keeps_existing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("served");
+    let root_arg = root.to_str().unwrap();
+    {
+        let server = run(dir.path(), &["--port", "0", "--root", root_arg]);
+        assert!(server.addr.ip().is_loopback() && server.addr.is_ipv4());
+        assert_ne!(server.addr.port(), 0);
+        let mut c = Control::connect(server.addr);
+        let greeting = c.expect(220);
+        assert_eq!(greeting.text(), "Selamat datang di Local FTP Server");
+        c.cmd("USER user", 331);
+        c.cmd("PASS 12345", 230);
+        c.cmd_says("PWD", 257, "\"/\"");
+        assert!(
+            !std::fs::read(root.join("baca_saya.txt"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(root.join("Folder_Tes").is_dir());
+        assert_eq!(
+            std::fs::read_dir(root.join("Folder_Tes")).unwrap().count(),
+            0
+        );
+        assert_eq!(
+            c.nlst("NLST"),
+            vec!["Folder_Tes".to_string(), "baca_saya.txt".to_string()]
+        );
+        c.cmd("QUIT", 221);
+    }
+    // Restarted on the same root after the student edited the sample file: it is kept.
+    std::fs::write(root.join("baca_saya.txt"), "my edits\n").unwrap();
+    let server = run(dir.path(), &["--port", "0", "--root", root_arg]);
+    let mut c = Control::connect(server.addr);
+    c.expect(220);
+    c.cmd("USER user", 331);
+    c.cmd("PASS 12345", 230);
+    c.cmd("TYPE I", 200);
+    assert_eq!(c.download("RETR baca_saya.txt"), b"my edits\n");
+    assert_eq!(
+        std::fs::read(root.join("baca_saya.txt")).unwrap(),
+        b"my edits\n"
+    );
+}
+
+#[test]
+fn flags_change_the_banner_users_and_passive_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    // A free port to make a one-port passive range of.
+    let passive = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let range = format!("{passive}-{passive}");
+    let server = run(
+        dir.path(),
+        &[
+            "--port",
+            "0",
+            "--root",
+            root.to_str().unwrap(),
+            "--banner",
+            "Hello class",
+            "--user",
+            "ann:secret:elr",
+            "--passive-ports",
+            &range,
+            "--masquerade",
+            "10.1.2.3",
+        ],
+    );
+    let mut c = Control::connect(server.addr);
+    assert_eq!(c.expect(220).text(), "Hello class");
+    // --user replaces the default user.
+    c.cmd("USER user", 331);
+    c.cmd("PASS 12345", 530);
+    c.cmd("USER ann", 331);
+    c.cmd("PASS secret", 230);
+    c.cmd_says("SITE PERMS", 200, "Your permissions: elr");
+    c.cmd_says("STOR x.txt", 550, "'w'");
+    let expected = format!("(10,1,2,3,{},{})", passive / 256, passive % 256);
+    c.cmd_says("PASV", 227, &expected);
+}
+
+#[test]
+fn it_serves_over_ipv6() {
+    if let Err(e) = TcpListener::bind("[::1]:0") {
+        eprintln!("SKIPPED: cannot bind ::1 on this machine ({e})");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let server = run(
+        dir.path(),
+        &[
+            "--bind",
+            "::1",
+            "--port",
+            "0",
+            "--root",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert!(server.addr.is_ipv6(), "{}", server.addr);
+    let mut c = Control::connect(server.addr);
+    c.expect(220);
+    c.cmd("USER user", 331);
+    c.cmd("PASS 12345", 230);
+    // PASV cannot announce an IPv6 address; EPSV works on any family.
+    c.cmd("PASV", 425);
+    let data = c.epsv();
+    let names = String::from_utf8(c.download_on(data, "NLST")).unwrap();
+    assert_eq!(names, "Folder_Tes\r\nbaca_saya.txt\r\n");
+}
