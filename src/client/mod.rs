@@ -1,1 +1,410 @@
-//! The guided client (placeholder while the server is built).
+//! The guided client: the seed's `ftp_client.py`, with every step on the wire shown and
+//! explained (RFC 959 §5.4, the command-reply sequences).
+//!
+//! A student runs `cargo run --example client` and is walked through the seed's flow:
+//!
+//! 1. **Stage 1, the control connection** (RFC 959 §3.2, §5.1): a TCP connection to port 2122,
+//!    then the server's `220` greeting, shown exactly as sent.
+//! 2. **Stage 2, login** (§4.1.1): `USER` → `331`, `PASS` → `230` (or `530`, and what it means).
+//! 3. **Stage 3, the menu**: one method of [`Client`] per operation: [`Client::pwd`],
+//!    [`Client::list`], [`Client::get`], [`Client::put`], [`Client::cd`], [`Client::up`],
+//!    [`Client::mkdir`], [`Client::rename`], [`Client::delete`], [`Client::rmdir`],
+//!    [`Client::resume`], [`Client::set_type`], [`Client::set_mode`], [`Client::raw`],
+//!    [`Client::quit`].
+//!
+//! | module | its one job |
+//! |--------|-------------|
+//! | [`wire`] | the control connection: the one place every command is sent and every reply read |
+//! | [`data`] | the second connection: PASV/EPSV/PORT with their arithmetic, and the byte copying |
+//! | [`narrate`] | what the student sees: `C:` commands, `S:` replies, `(code)` meanings, `[data]` |
+//! | `transfer` | LIST, RETR, STOR and resuming: the 1xx … 2xx sequence around a data connection |
+//! | [`menu`] | the dialoguer menu, and the same actions as words for scripts and tests |
+//! | [`error`] | every failure as one sentence; the menu comes back after each |
+//!
+//! **How suppaftp is used, and what is written by hand.** suppaftp (the maintained Rust FTP
+//! client) opens the session: it reads and checks the `220` greeting on the socket this client
+//! connected. Its command methods, though, hide exactly what a student must see: `retr` and
+//! `TransferStream::finish` read the `226` that ends a transfer and keep only "226 or 250", and
+//! `PASV` is parsed inside without the `227` ever being shown. So after the greeting, [`wire`]
+//! reads and writes the control connection itself, and [`data`] makes the data connection with
+//! `std::net::TcpStream`, by hand, as the student should see it done. suppaftp's `list`
+//! parser still reads the `LIST` lines, which have no standard format.
+//!
+//! What a production client does that this one leaves out: TLS (FTPS, RFC 4217), MLSD, keeping
+//! the connection alive with NOOP, and reconnecting after the server hangs up.
+
+pub mod data;
+pub mod error;
+pub mod menu;
+pub mod narrate;
+mod transfer;
+pub mod wire;
+
+use std::time::Duration;
+
+use data::DataMode;
+use error::ClientError;
+use narrate::Narrator;
+use wire::Wire;
+
+pub use menu::{Action, run};
+
+/// The seed's host: the server listens on the loopback interface only.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// The seed's user name (its password, `12345`, is typed at the prompt or given as a flag).
+pub const DEFAULT_USER: &str = "user";
+
+/// Everything the client needs to start; the example fills it from flags.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The server's host; asked for (default 127.0.0.1) when missing and interactive.
+    pub host: Option<String>,
+    /// The control port; asked for (default 2122) when missing and interactive.
+    pub port: Option<u16>,
+    /// The user name; asked for (default `user`) when missing and interactive.
+    pub user: Option<String>,
+    /// The password; asked for, hidden, when missing and standard input is a terminal.
+    pub password: Option<String>,
+    /// Menu actions as words (`pwd`, `ls`, `get baca_saya.txt`); none means the menu, or a
+    /// script on standard input when it is not a terminal.
+    pub actions: Vec<String>,
+    /// No colour and no progress bars, even on a terminal.
+    pub plain: bool,
+    /// How long to wait for a connection or a reply.
+    pub timeout: Duration,
+    /// Who opens the data connections, until the menu changes it.
+    pub mode: DataMode,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            host: None,
+            port: None,
+            user: None,
+            password: None,
+            actions: Vec::new(),
+            plain: false,
+            timeout: Duration::from_secs(15),
+            mode: DataMode::Passive,
+        }
+    }
+}
+
+/// How file bytes travel: TYPE A (text, CRLF line endings on the wire) or TYPE I (binary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileType {
+    /// `TYPE A`: text; line endings are converted.
+    Ascii,
+    /// `TYPE I`: image; every byte arrives as it was sent. The seed's `retrbinary` uses it.
+    Binary,
+}
+
+/// What the menu should do after an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Show the menu (or run the next scripted action).
+    Continue,
+    /// The session has ended (QUIT was answered).
+    Quit,
+}
+
+/// A logged-in session with its settings.
+pub struct Client {
+    wire: Wire,
+    /// The TYPE used for files (binary unless the student switches).
+    file_type: FileType,
+    /// The TYPE the server has now, if the client has set one (the server remembers it).
+    server_type: Option<FileType>,
+    mode: DataMode,
+    quit: bool,
+}
+
+impl Client {
+    /// Stage 1: open the control connection and show the greeting.
+    pub fn connect(
+        host: &str,
+        port: u16,
+        timeout: Duration,
+        narrator: Narrator,
+    ) -> Result<Client, ClientError> {
+        narrator.stage("Stage 1: the control connection (RFC 959 §3.2 and §5.1)");
+        narrator.note(&format!(
+            "opening a TCP connection to {host}:{port}: the kernels exchange SYN, SYN-ACK, ACK \
+             (the three-way handshake), then the server speaks first"
+        ));
+        let (wire, _greeting) = Wire::connect(host, port, timeout, narrator)?;
+        Ok(Client {
+            wire,
+            file_type: FileType::Binary,
+            server_type: None,
+            mode: DataMode::Passive,
+            quit: false,
+        })
+    }
+
+    /// Stage 2: USER, then PASS if the server asks for it (331).
+    pub fn login(&mut self, user: &str, password: &str) -> Result<(), ClientError> {
+        self.narrator()
+            .stage("Stage 2: login (RFC 959 §4.1.1, USER and PASS)");
+        self.exchange_credentials(user, password)
+            .map_err(|error| match error {
+                ClientError::Refused { code, text, .. } => ClientError::Refused {
+                    command: format!("logging in as {user}"),
+                    code,
+                    text,
+                },
+                other => other,
+            })
+    }
+
+    fn exchange_credentials(&mut self, user: &str, password: &str) -> Result<(), ClientError> {
+        let reply = self
+            .wire
+            .require(&format!("USER {user}"), |code| code == 331 || code == 230)?;
+        if reply.code == 331 {
+            self.narrator().note(
+                "the password goes next, in clear text: plain FTP encrypts nothing \
+                 (FTPS, RFC 4217, adds TLS)",
+            );
+            self.wire
+                .require(&format!("PASS {password}"), |code| code == 230)?;
+        }
+        self.narrator()
+            .note("logged in: every command from now on travels on this same control connection");
+        Ok(())
+    }
+
+    /// Who shows what happens.
+    pub fn narrator(&self) -> &Narrator {
+        self.wire.narrator()
+    }
+
+    /// Whether QUIT has been answered (the control connection is closed).
+    pub fn has_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The TYPE used for files.
+    pub fn file_type(&self) -> FileType {
+        self.file_type
+    }
+
+    /// Who opens data connections.
+    pub fn mode(&self) -> DataMode {
+        self.mode
+    }
+
+    /// Do one menu action.
+    pub fn perform(&mut self, action: &Action) -> Result<Flow, ClientError> {
+        match action {
+            Action::Pwd => self.pwd(),
+            Action::List(path) => self.list(path.as_deref()),
+            Action::Get { remote, local } => self.get(remote, local.as_deref()),
+            Action::Put { local, remote } => self.put(local, remote.as_deref()),
+            Action::Cd(folder) => self.cd(folder),
+            Action::Up => self.up(),
+            Action::Mkdir(folder) => self.mkdir(folder),
+            Action::Rename { from, to } => self.rename(from, to),
+            Action::Delete(file) => self.delete(file),
+            Action::Rmdir(folder) => self.rmdir(folder),
+            Action::Resume { remote, local } => self.resume(remote, local.as_deref()),
+            Action::Type(file_type) => self.set_type(*file_type),
+            Action::Mode(mode) => {
+                self.set_mode(*mode);
+                Ok(())
+            }
+            Action::Raw(line) => self.raw(line),
+            Action::Quit => return self.quit().map(|()| Flow::Quit),
+        }
+        .map(|()| {
+            if self.quit {
+                Flow::Quit
+            } else {
+                Flow::Continue
+            }
+        })
+    }
+
+    /// PWD: where am I? The answer is a path inside the user's home, never the server's disk.
+    pub fn pwd(&mut self) -> Result<(), ClientError> {
+        self.narrator()
+            .stage("PWD: which folder am I in? (RFC 959 §4.1.3)");
+        let reply = self.wire.require("PWD", |code| code == 257)?;
+        let path = quoted_path(reply.text()).unwrap_or_else(|| reply.text().to_string());
+        self.narrator().note(&format!(
+            "you are in {path}: paths start at your home folder on the server, not at the \
+             root of its disk (a chroot jail)"
+        ));
+        Ok(())
+    }
+
+    /// CWD: change folder. The server checks the folder exists and that you may enter it.
+    pub fn cd(&mut self, folder: &str) -> Result<(), ClientError> {
+        self.narrator()
+            .stage(&format!("CWD: go into {folder} (RFC 959 §4.1.1)"));
+        self.wire
+            .require(&format!("CWD {folder}"), |code| code / 100 == 2)?;
+        Ok(())
+    }
+
+    /// CDUP: go to the parent folder (never above the home: the server refuses that).
+    pub fn up(&mut self) -> Result<(), ClientError> {
+        self.narrator()
+            .stage("CDUP: go up one folder (RFC 959 §4.1.1)");
+        self.wire.require("CDUP", |code| code / 100 == 2)?;
+        Ok(())
+    }
+
+    /// MKD: make a folder; the 257 reply quotes the path it created.
+    pub fn mkdir(&mut self, folder: &str) -> Result<(), ClientError> {
+        self.narrator()
+            .stage(&format!("MKD: make the folder {folder} (RFC 959 §4.1.3)"));
+        self.wire
+            .require(&format!("MKD {folder}"), |code| code == 257)?;
+        Ok(())
+    }
+
+    /// RNFR then RNTO: a rename takes two commands, and the 350 in between.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), ClientError> {
+        self.narrator().stage(&format!(
+            "RNFR + RNTO: rename {from} to {to} (RFC 959 §4.1.3)"
+        ));
+        self.wire
+            .require(&format!("RNFR {from}"), |code| code == 350)?;
+        self.narrator()
+            .note("RNFR only remembers the old name; RNTO must be the very next command");
+        self.wire
+            .require(&format!("RNTO {to}"), |code| code / 100 == 2)?;
+        Ok(())
+    }
+
+    /// DELE: delete a file.
+    pub fn delete(&mut self, file: &str) -> Result<(), ClientError> {
+        self.narrator()
+            .stage(&format!("DELE: delete the file {file} (RFC 959 §4.1.3)"));
+        self.wire
+            .require(&format!("DELE {file}"), |code| code / 100 == 2)?;
+        Ok(())
+    }
+
+    /// RMD: delete a folder (most servers want it empty).
+    pub fn rmdir(&mut self, folder: &str) -> Result<(), ClientError> {
+        self.narrator()
+            .stage(&format!("RMD: delete the folder {folder} (RFC 959 §4.1.3)"));
+        self.wire
+            .require(&format!("RMD {folder}"), |code| code / 100 == 2)?;
+        Ok(())
+    }
+
+    /// TYPE A or TYPE I: how file bytes travel from now on.
+    pub fn set_type(&mut self, file_type: FileType) -> Result<(), ClientError> {
+        self.narrator()
+            .stage("TYPE: text or binary transfers? (RFC 959 §3.1.1)");
+        self.file_type = file_type;
+        self.server_type = None;
+        self.ensure_type(file_type)
+    }
+
+    /// Choose who opens data connections. Nothing is sent now: the choice shows at the next
+    /// transfer, as PASV, EPSV or PORT.
+    pub fn set_mode(&mut self, mode: DataMode) {
+        self.narrator()
+            .stage("Data connection mode (RFC 959 §3.2, RFC 2428)");
+        self.mode = mode;
+        self.narrator().note(&format!(
+            "from now on: {}; nothing is sent until the next transfer",
+            mode.describe()
+        ));
+    }
+
+    /// Send any command line and show every reply it causes (a 1yz is followed by another).
+    pub fn raw(&mut self, line: &str) -> Result<(), ClientError> {
+        self.narrator()
+            .stage("A raw command: sent exactly as typed");
+        let mut reply = self.wire.command(line)?;
+        while reply.is_preliminary() {
+            reply = self
+                .wire
+                .read_reply("the reply that follows the 1yz reply")?;
+        }
+        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+        match (verb.as_str(), reply.code) {
+            ("QUIT", 221) => self.quit = true,
+            ("PASV" | "EPSV" | "PORT" | "EPRT", _) => self.narrator().note(
+                "nothing will use this data connection: the menu's transfers set up their own",
+            ),
+            ("TYPE", _) => self.server_type = None,
+            _ => {}
+        }
+        if reply.code >= 400 {
+            return Err(wire::refusal(line, &reply));
+        }
+        Ok(())
+    }
+
+    /// QUIT: the server answers 221 and closes the control connection.
+    pub fn quit(&mut self) -> Result<(), ClientError> {
+        if self.quit {
+            return Ok(());
+        }
+        self.narrator()
+            .stage("QUIT: end the session (RFC 959 §4.1.1)");
+        let reply = self.wire.require("QUIT", |code| code == 221);
+        self.quit = true;
+        reply.map(|_| ())
+    }
+
+    /// Set TYPE on the server if it is not already `wanted`: the server remembers it for the
+    /// session, so it is sent only when it changes.
+    fn ensure_type(&mut self, wanted: FileType) -> Result<(), ClientError> {
+        if self.server_type == Some(wanted) {
+            return Ok(());
+        }
+        let (line, why) = match wanted {
+            FileType::Ascii => (
+                "TYPE A",
+                "TYPE A: text; lines travel with CRLF endings and each side converts them",
+            ),
+            FileType::Binary => (
+                "TYPE I",
+                "TYPE I: binary (image); every byte arrives exactly as sent, as with ftplib's \
+                 retrbinary and storbinary",
+            ),
+        };
+        self.narrator().note(why);
+        self.wire.require(line, |code| code == 200)?;
+        self.server_type = Some(wanted);
+        Ok(())
+    }
+}
+
+/// The path in a 257 reply: between the first and the last double quote, with `""` inside
+/// meaning one quote (RFC 959 Appendix II).
+///
+/// ```
+/// use localftp::client::quoted_path;
+/// assert_eq!(quoted_path("\"/docs\" is the current directory."), Some("/docs".into()));
+/// assert_eq!(quoted_path("\"/a \"\"b\"\"\" created."), Some("/a \"b\"".into()));
+/// assert_eq!(quoted_path("no quotes"), None);
+/// ```
+pub fn quoted_path(text: &str) -> Option<String> {
+    let start = text.find('"')?;
+    let rest = &text[start + 1..];
+    let mut path = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                path.push('"');
+            } else {
+                return Some(path);
+            }
+        } else {
+            path.push(c);
+        }
+    }
+    None
+}

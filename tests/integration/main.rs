@@ -17,3 +17,9 @@ mod interop;
 
 /// Issue 2: the server program's flags, one-line errors, port 0 start-up, seed data, IPv6.
 mod server_cli;
+
+/// Issue 3: the guided client as a program: the seed's flow, its annotated output, its errors.
+mod client_cli;
+
+/// Issue 3: the guided client at a pseudo-terminal (tmux): menu picked with the keyboard.
+mod client_pty;

@@ -1,0 +1,86 @@
+//! The guided FTP client: every command, every reply, and what each one means.
+//!
+//! ```text
+//! cargo run --example server                       # first, in another terminal
+//! cargo run --example client                       # the menu; asks host, port, user, password
+//! cargo run --example client -- --password 12345 pwd ls "get baca_saya.txt" "put notes.txt"
+//! printf 'pwd\nls\nget baca_saya.txt\n' | cargo run --example client -- --password 12345
+//! cargo run --example client -- --help             # all flags and every action word
+//! ```
+//!
+//! It works against any FTP server: `--host ftp.example.org --port 21 --user anonymous`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use localftp::client::data::DataMode;
+use localftp::client::menu::SCRIPT_HELP;
+use localftp::client::{Options, run};
+
+/// localftp's guided client: walks through an FTP session and shows what travels on the wire.
+///
+/// With no ACTIONS it shows a menu (or, when standard input is not a terminal, reads one
+/// action per line from it).
+#[derive(Parser, Debug)]
+#[command(version, about, after_help = SCRIPT_HELP)]
+struct Flags {
+    /// Server host [default: 127.0.0.1; asked for at the menu].
+    #[arg(long)]
+    host: Option<String>,
+
+    /// Control port [default: 2122; asked for at the menu].
+    #[arg(long)]
+    port: Option<u16>,
+
+    /// User name [default: user; asked for at the menu].
+    #[arg(long)]
+    user: Option<String>,
+
+    /// Password [asked for, hidden, at a terminal]. Visible to other local users in `ps`.
+    #[arg(long)]
+    password: Option<String>,
+
+    /// No colour and no progress bars, even on a terminal.
+    #[arg(long)]
+    plain: bool,
+
+    /// Seconds to wait for a connection or a reply.
+    #[arg(long, default_value_t = 15, value_name = "SECONDS")]
+    timeout: u64,
+
+    /// How data connections are opened, until an action changes it.
+    #[arg(long, value_enum, default_value_t = Mode::Passive)]
+    mode: Mode,
+
+    /// Actions to run in order, e.g. pwd ls "get baca_saya.txt" (see ACTIONS below).
+    actions: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Mode {
+    /// PASV: the client connects to the server (the seed's default).
+    Passive,
+    /// EPSV: like PASV, and works over IPv6.
+    Epsv,
+    /// PORT: the server connects to the client.
+    Active,
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    run(Options {
+        host: flags.host,
+        port: flags.port,
+        user: flags.user,
+        password: flags.password,
+        actions: flags.actions,
+        plain: flags.plain,
+        timeout: Duration::from_secs(flags.timeout.max(1)),
+        mode: match flags.mode {
+            Mode::Passive => DataMode::Passive,
+            Mode::Epsv => DataMode::ExtendedPassive,
+            Mode::Active => DataMode::Active,
+        },
+    })
+}

@@ -1,0 +1,147 @@
+//! What the student sees: each command sent, each reply received, and one line saying what
+//! the reply code means (from [`crate::reply::ReplyCode::explain`], the table the server uses).
+//!
+//! Every line starts with a marker, so a transcript can be read, and grepped, like RFC 959's
+//! own examples:
+//!
+//! ```text
+//! == Stage 2: login (RFC 959 §4.1.1, USER and PASS)
+//! C: USER user                          <- a command, exactly as sent (a password masked)
+//! S: 331 Username okay, need password.  <- a reply line, exactly as received
+//!    (331) user name received: now send the password with PASS
+//!    [data] ...                         <- what happens on the second (data) connection
+//!    ...                                <- any other remark
+//! ```
+//!
+//! Colour and progress bars are for people: they are off when standard output is not a
+//! terminal (a pipe, a file, a test) and with `--plain`. Output errors (a closed pipe) are
+//! ignored, so `client ... | head` cannot crash the client.
+
+use std::io::{self, Write};
+
+use dialoguer::console::{Style, Term};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::error::{ClientError, meaning};
+use super::wire::Reply;
+
+/// Writes the annotated transcript to standard output (errors to standard error).
+#[derive(Debug, Clone)]
+pub struct Narrator {
+    colour: bool,
+    progress: bool,
+}
+
+impl Narrator {
+    /// A narrator for this process's standard output: colour and progress bars only when it is
+    /// a terminal and `plain` was not asked for.
+    pub fn new(plain: bool) -> Narrator {
+        let fancy = !plain && Term::stdout().is_term();
+        Narrator {
+            colour: fancy,
+            progress: fancy,
+        }
+    }
+
+    /// A narrator that never uses colour or progress bars.
+    pub fn plain() -> Narrator {
+        Narrator {
+            colour: false,
+            progress: false,
+        }
+    }
+
+    /// Whether colour is on (the menu uses the same choice for its theme).
+    pub fn colour(&self) -> bool {
+        self.colour
+    }
+
+    /// A heading for one step of the flow: a stage of the seed, or a menu action.
+    pub fn stage(&self, title: &str) {
+        self.line(&format!("\n== {title}"), Style::new().bold());
+    }
+
+    /// A command as it goes on the wire, without its CRLF. The caller masks passwords.
+    pub fn command(&self, line: &str) {
+        self.line(&format!("C: {line}"), Style::new().cyan().bold());
+    }
+
+    /// A reply: every line exactly as received, then what its code means.
+    pub fn reply(&self, reply: &Reply) {
+        let style = if reply.code >= 400 {
+            Style::new().red()
+        } else {
+            Style::new().green()
+        };
+        for line in &reply.lines {
+            self.line(&format!("S: {line}"), style.clone());
+        }
+        self.explain(reply.code);
+    }
+
+    /// The one-line meaning of a reply code.
+    pub fn explain(&self, code: u16) {
+        self.line(
+            &format!("   ({code}) {}", meaning(code)),
+            Style::new().dim(),
+        );
+    }
+
+    /// A remark that is neither a command nor a reply.
+    pub fn note(&self, text: &str) {
+        self.line(&format!("   {text}"), Style::new());
+    }
+
+    /// An event on the data connection: opened, bytes moved, closed.
+    pub fn data(&self, text: &str) {
+        self.line(&format!("   [data] {text}"), Style::new().magenta());
+    }
+
+    /// Lines that travelled on the data connection (a listing), shown as they came.
+    pub fn content(&self, text: &str) {
+        self.line(&format!("   | {text}"), Style::new().yellow());
+    }
+
+    /// A failed step: one sentence on standard error.
+    pub fn error(&self, error: &ClientError) {
+        let text = format!("error: {error}");
+        let text = if self.colour {
+            Style::new().red().bold().apply_to(text).to_string()
+        } else {
+            text
+        };
+        let _ = io::stdout().flush();
+        let _ = writeln!(io::stderr(), "{text}");
+    }
+
+    /// A progress bar for a transfer of `total` bytes (a spinner when the total is unknown),
+    /// or `None` when bars are off. It shows bytes, rate and, with a total, the time left.
+    pub fn progress_bar(&self, total: Option<u64>) -> Option<ProgressBar> {
+        if !self.progress {
+            return None;
+        }
+        let (bar, template) = match total {
+            Some(total) => (
+                ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stdout()),
+                "   [data] {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            ),
+            None => (
+                ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout()),
+                "   [data] {spinner} {bytes} {binary_bytes_per_sec}",
+            ),
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        Some(bar)
+    }
+
+    fn line(&self, text: &str, style: Style) {
+        let text = if self.colour {
+            style.apply_to(text).to_string()
+        } else {
+            text.to_string()
+        };
+        let _ = writeln!(io::stdout(), "{text}");
+    }
+}

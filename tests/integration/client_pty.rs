@@ -1,0 +1,220 @@
+//! The guided client at a real terminal: tmux gives it a pseudo-terminal, the test types a
+//! password into the hidden prompt and picks menu entries with the arrow keys and Enter, and
+//! reads the screen to see the annotated output.
+//!
+//! Each test uses its own tmux server (`tmux -L <unique socket>`) and kills it at the end, even
+//! when an assertion fails. Without tmux the tests say so and return.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::client_cli::client_binary;
+use crate::support::TestServer;
+
+/// How long the screen may take to show what the test waits for.
+const SCREEN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One tmux server with one session running the client; killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Start `program args…` in a detached 160×50 session, in `dir`, or `None` without tmux.
+    fn start(dir: &Path, program: &Path, args: &[&str]) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("skipped: tmux is not installed, so no pseudo-terminal can be driven");
+            return None;
+        }
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let tmux = Tmux {
+            socket: format!("localftp-pty-{}-{nanos}", std::process::id()),
+        };
+        let mut command = vec!["new-session", "-d", "-s", "client", "-x", "160", "-y", "50"];
+        let dir = dir.to_str().unwrap();
+        // A shell runs the client and prints its exit code on the screen: tmux does not always
+        // collect the exit status of a pane's process in time to be asked for it.
+        let report = r#""$0" "$@"; echo "[exit code $?]"; sleep 600"#;
+        command.extend([
+            "-c",
+            dir,
+            "--",
+            "sh",
+            "-c",
+            report,
+            program.to_str().unwrap(),
+        ]);
+        command.extend(args);
+        tmux.run(&command);
+        Some(tmux)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let output = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux");
+        assert!(
+            output.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Press keys (tmux key names: "Enter", "Down", "Up", "C-c", or literal text).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "client"];
+        args.extend(keys);
+        self.run(&args);
+    }
+
+    /// Type text literally (no key-name lookup), e.g. a password.
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "client", "-l", text]);
+    }
+
+    /// Everything the pane has shown, scrollback included, without colour codes.
+    fn screen(&self) -> String {
+        let output = self.run(&["capture-pane", "-p", "-J", "-S", "-", "-t", "client"]);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Wait until the screen contains `text` `times` times; fail with the screen if it never does.
+    fn wait_for(&self, text: &str, times: usize) -> String {
+        let deadline = Instant::now() + SCREEN_TIMEOUT;
+        loop {
+            let screen = self.screen();
+            if screen.matches(text).count() >= times {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("the screen never showed {text:?} ({times}×):\n{screen}");
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The client's exit code once it has ended, as the shell around it printed it.
+    fn exit_code(&self) -> i32 {
+        let screen = self.wait_for("[exit code ", 1);
+        let (_, rest) = screen.rsplit_once("[exit code ").unwrap();
+        let code = rest.split(']').next().unwrap();
+        code.parse()
+            .unwrap_or_else(|_| panic!("not an exit code: {code:?}\n{screen}"))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+#[test]
+fn the_menu_is_driven_with_the_keyboard() {
+    let server = TestServer::start();
+    let local = tempfile::tempdir().unwrap();
+    let port = server.addr.port().to_string();
+    let binary = client_binary();
+    let Some(tmux) = Tmux::start(local.path(), &binary, &["--port", &port, "--user", "user"])
+    else {
+        return;
+    };
+
+    // No --host: the client asks, offering the seed's 127.0.0.1; Enter accepts it. Then the
+    // password prompt, which hides what is typed.
+    tmux.wait_for("Host (127.0.0.1)", 1);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Password", 1);
+    tmux.type_text("12345");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("What next?", 1);
+
+    // The first entry, PWD, is selected: Enter.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("S: 257 \"/\"", 1);
+
+    // One down is LIST; Enter twice (the folder question defaults to this folder).
+    tmux.wait_for("What next?", 2);
+    tmux.keys(&["Down", "Enter"]);
+    tmux.wait_for("Folder to list", 1);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("S: 226 ", 1);
+
+    // Two down is RETR; its question offers baca_saya.txt.
+    tmux.wait_for("What next?", 3);
+    tmux.keys(&["Down", "Down", "Enter"]);
+    tmux.wait_for("File on the server", 1);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("saved baca_saya.txt", 1);
+
+    // Up from the first entry wraps round to the last one, QUIT.
+    tmux.wait_for("What next?", 4);
+    tmux.keys(&["Up", "Enter"]);
+    let screen = tmux.wait_for("S: 221 ", 1);
+    assert_eq!(tmux.exit_code(), 0, "{screen}");
+
+    for expected in [
+        "S: 220 Selamat datang di Local FTP Server",
+        "C: USER user",
+        "C: PASS *****",
+        "S: 230 ",
+        "C: PWD",
+        "C: PASV",
+        "S: 227 Entering Passive Mode (127,0,0,1,",
+        "data port = p1 × 256 + p2 = ",
+        "C: LIST",
+        "baca_saya.txt",
+        "C: RETR baca_saya.txt",
+        "C: QUIT",
+    ] {
+        assert!(
+            screen.contains(expected),
+            "{expected:?} is not on the screen:\n{screen}"
+        );
+    }
+    assert!(
+        !screen.contains("12345"),
+        "the password was echoed:\n{screen}"
+    );
+    assert_eq!(
+        std::fs::read(local.path().join("baca_saya.txt")).unwrap(),
+        std::fs::read(server.path("baca_saya.txt")).unwrap()
+    );
+}
+
+#[test]
+fn ctrl_c_at_the_menu_exits_cleanly() {
+    let server = TestServer::start();
+    let local = tempfile::tempdir().unwrap();
+    let port = server.addr.port().to_string();
+    let binary = client_binary();
+    let args = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--user",
+        "user",
+        "--password",
+        "12345",
+    ];
+    let Some(tmux) = Tmux::start(local.path(), &binary, &args) else {
+        return;
+    };
+    tmux.wait_for("What next?", 1);
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_for("interrupted (Ctrl-C)", 1);
+    assert_eq!(tmux.exit_code(), 130, "{screen}");
+    assert!(!screen.contains("panicked"), "{screen}");
+}
