@@ -137,7 +137,18 @@ fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let flags = Flags::parse();
+    let flags = match Flags::try_parse() {
+        Ok(flags) => flags,
+        // --help and --version print and exit as usual.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // clap's message is several lines (usage, hints); a server's start-up error is one.
+            let rendered = e.to_string();
+            let first = rendered.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{first} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
     if flags.hash_password {
         return print_hash();
     }

@@ -219,6 +219,15 @@ impl Replier {
         &self.tag
     }
 
+    /// Another handle on the control socket (for looking at it, not for writing replies).
+    pub fn socket(&self) -> Option<TcpStream> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_clone()
+            .ok()
+    }
+
     /// Send one reply, whole, and log it at debug level.
     pub fn send(&self, reply: &Reply) -> io::Result<()> {
         log::debug!("{} -> {}", self.tag, reply);

@@ -128,6 +128,9 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// How long a data connection may stall (no byte moving) before the transfer fails.
     pub stall_timeout: Duration,
+    /// A handle on the control connection, to see whether the client is still there before an
+    /// upload is made visible.
+    pub control: Option<TcpStream>,
 }
 
 /// A transfer running on its helper thread.
@@ -233,9 +236,13 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
 
     let result = match job.direction {
         Direction::Send(source) => send(source, stream, settings.transfer_type),
-        Direction::Receive(upload) => {
-            receive(upload, stream, settings.transfer_type, &control.abort)
-        }
+        Direction::Receive(upload) => receive(
+            upload,
+            stream,
+            settings.transfer_type,
+            &control.abort,
+            settings.control.as_ref(),
+        ),
     };
     let seconds = started.elapsed().as_secs_f64();
     let reply = match result {
@@ -402,6 +409,7 @@ fn receive(
     mut stream: TcpStream,
     transfer_type: TransferType,
     abort: &AtomicBool,
+    client: Option<&TcpStream>,
 ) -> Result<u64, Failure> {
     let Upload { mut file, finish } = upload;
     let copied = match transfer_type {
@@ -414,6 +422,15 @@ fn receive(
         // never made visible.
         if abort.load(Ordering::SeqCst) {
             return Err(Failure::Network(io::Error::other("aborted")));
+        }
+        // In stream mode the end of the data connection *is* the end of the file (RFC 959
+        // §3.4.1), so a client killed mid-upload looks like one that finished. The difference:
+        // a killed client's control connection is closed too (its sockets close in order, the
+        // control connection's first). An upload counts only if the client is still there.
+        if client.is_some_and(has_hung_up) {
+            return Err(Failure::Network(io::Error::other(
+                "the client closed the control connection before the upload was confirmed",
+            )));
         }
         file.flush().map_err(Failure::Disk)?;
         Ok(bytes)
@@ -434,6 +451,22 @@ fn receive(
             Err(failure)
         }
         (Err(failure), Finish::InPlace) => Err(failure),
+    }
+}
+
+/// Whether the client has closed `control` (a FIN is waiting), looking without blocking and
+/// without taking anything from it: the session thread reads from the same socket.
+fn has_hung_up(control: &TcpStream) -> bool {
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+    let peeked = socket2::SockRef::from(control)
+        .recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT);
+    match peeked {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        ),
     }
 }
 

@@ -383,13 +383,20 @@ fn a_link_to_a_file_outside_is_as_if_missing() {
     ] {
         j.attempt(line, 550);
     }
-    // A link to a file that exists outside reads exactly like a link to nothing: the client
-    // cannot learn whether anything is there.
-    for verb in ["RETR", "SIZE", "MDTM", "MLST", "STAT", "DELE"] {
+    // A link to a file that exists outside reads exactly like a link to nothing, and like a
+    // name that does not exist at all: the client cannot learn whether anything is there, nor
+    // that a hidden link is.
+    for verb in [
+        "RETR", "SIZE", "MDTM", "MLST", "STAT", "DELE", "CWD", "RNFR",
+    ] {
         let to_canary = j.named_reply(verb, "link_to_canary");
         let to_nothing = j.named_reply(verb, "dangling_link");
+        let missing = j.named_reply(verb, "no_such_name");
         assert_eq!(to_canary, to_nothing, "{verb}");
+        assert_eq!(to_canary, missing, "{verb}");
     }
+    let to_folder = j.named_reply("CWD", "link_to_outside_folder");
+    assert_eq!(to_folder, j.named_reply("CWD", "no_such_name"));
     // The control: a link that stays inside works.
     assert_eq!(
         j.c.download("RETR link_inside"),

@@ -533,7 +533,10 @@ fn abor_mid_upload_keeps_the_old_file_and_leaves_no_temporary() {
     c.expect(426);
     c.expect(226);
     drop(data);
-    assert_eq!(std::fs::read(server.path("keep.txt")).unwrap(), b"old content");
+    assert_eq!(
+        std::fs::read(server.path("keep.txt")).unwrap(),
+        b"old content"
+    );
     let leftovers: Vec<String> = std::fs::read_dir(&server.root)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -542,5 +545,8 @@ fn abor_mid_upload_keeps_the_old_file_and_leaves_no_temporary() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     // And the session goes on.
     c.upload("STOR keep.txt", b"new content");
-    assert_eq!(std::fs::read(server.path("keep.txt")).unwrap(), b"new content");
+    assert_eq!(
+        std::fs::read(server.path("keep.txt")).unwrap(),
+        b"new content"
+    );
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::TransferType;
-use crate::server::jail::Jail;
+use crate::server::jail::{Jail, resolve};
 use crate::server::session::{Login, Outcome, Session};
 
 use super::quote;
@@ -108,23 +108,26 @@ impl Session {
 
     /// CWD (and CDUP, which is `CWD ..`): change the current folder.
     pub fn cwd(&mut self, path: &str) -> Reply {
+        // A missing folder and one the jail refuses get the same words (see `locate`).
+        let failed = |what: &str| {
+            Reply::new(
+                ReplyCode::FileUnavailable,
+                format!("Failed to change directory: {what}."),
+            )
+        };
         let (virtual_path, real) = match self.locate(path) {
             Ok(found) => found,
             Err(_) => {
-                return Reply::new(
-                    ReplyCode::FileUnavailable,
-                    format!("Failed to change directory: {path}: no such folder."),
-                );
+                return failed(&format!(
+                    "{}: no such folder",
+                    quote(&resolve(&self.cwd, path))
+                ));
             }
         };
-        if !real.is_dir() {
-            return Reply::new(
-                ReplyCode::FileUnavailable,
-                format!(
-                    "Failed to change directory: {} is not a folder.",
-                    quote(&virtual_path)
-                ),
-            );
+        match std::fs::metadata(&real) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return failed(&format!("{} is not a folder", quote(&virtual_path))),
+            Err(_) => return failed(&format!("{}: no such folder", quote(&virtual_path))),
         }
         self.cwd = virtual_path;
         Reply::new(

@@ -385,6 +385,7 @@ impl Session {
             peer: (!self.shared.config.permit_foreign_addresses).then(|| self.tag.peer.ip()),
             connect_timeout: timeouts.data_connect,
             stall_timeout: timeouts.data_stall,
+            control: self.replier.socket(),
         };
         transfer::start(job, plan, settings, self.replier.clone())
             .map(Outcome::Transfer)

@@ -38,10 +38,10 @@ impl Session {
                         self.tag
                     );
                 }
-                Err(Reply::new(
-                    ReplyCode::FileUnavailable,
-                    format!("{}: {error}.", quote(&virtual_path)),
-                ))
+                Err(match error {
+                    JailError::Io(e) => io_refusal("Cannot use", &virtual_path, &e),
+                    JailError::Outside | JailError::NotFound => not_found(&virtual_path),
+                })
             }
         }
     }
@@ -57,11 +57,21 @@ pub fn quote(path: &str) -> String {
     format!("\"{}\"", path.replace('"', "\"\""))
 }
 
+/// The one reply for "no such file or folder", whatever the reason behind it.
+pub fn not_found(path: &str) -> Reply {
+    Reply::new(
+        ReplyCode::FileUnavailable,
+        format!("{}: no such file or folder.", quote(path)),
+    )
+}
+
 /// The reply for a file-system error on a path the client named.
 pub fn io_refusal(what: &str, path: &str, error: &std::io::Error) -> Reply {
     use std::io::ErrorKind::*;
     let reason = match error.kind() {
-        NotFound => "no such file or folder".to_string(),
+        // Worded exactly as the jail's refusal (see `locate`), so a client cannot tell a name
+        // that does not exist from one that leads outside its home.
+        NotFound => return not_found(path),
         PermissionDenied => "the server's file system refused access".to_string(),
         AlreadyExists => "it already exists".to_string(),
         DirectoryNotEmpty => "the folder is not empty".to_string(),
