@@ -216,7 +216,7 @@ impl Server {
             fs::create_dir_all(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
         }
         let address = SocketAddr::new(config.bind, config.port);
-        let listener = TcpListener::bind(address).map_err(|e| StartError::Bind(address, e))?;
+        let listener = listen(address).map_err(|e| StartError::Bind(address, e))?;
         let users = Users::new(config.users.clone(), config.anonymous.clone());
         Ok(Server {
             listener,
@@ -294,6 +294,23 @@ impl Server {
             .expect("spawn the accept thread");
         address
     }
+}
+
+/// How many connections may wait for accept() at once. std's `TcpListener::bind` asks for
+/// 128; a burst of clients beyond that loses SYNs, and each lost one costs its client a
+/// one-second retransmit. The kernel caps the number at `net.core.somaxconn` (4096 here).
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// The listening socket: what `TcpListener::bind` does, with a deeper backlog.
+fn listen(address: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, None)?;
+    // As std does on Unix: a restarted server can bind its port again at once, even while
+    // connections of the previous run are in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// After the accept loop: wait for the sessions to end, at most `shutdown_grace`.

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use suppaftp::FtpStream;
-use suppaftp::list::File as ListedFile;
+use suppaftp::list::{File as ListedFile, ListParser};
 use suppaftp::types::{FileType, Mode};
 
 use crate::support::TestServer;
@@ -304,7 +304,7 @@ fn suppaftp_epsv_mlsd_resume_and_active_mode() {
     let lines = ftp.mlsd(None).unwrap();
     let files: Vec<ListedFile> = lines
         .iter()
-        .map(|line| ListedFile::from_mlsx_line(line).unwrap_or_else(|e| panic!("{line}: {e:?}")))
+        .map(|line| ListParser::parse_mlsd(line).unwrap_or_else(|e| panic!("{line}: {e:?}")))
         .collect();
     let s = files
         .iter()

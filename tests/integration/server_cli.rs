@@ -1,47 +1,18 @@
 //! The server program (`examples/server.rs`) as a user runs it: its flags, its one-line errors,
 //! and a real start on port 0 that serves the seed's data.
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::support::{Control, READ_TIMEOUT};
+use crate::support::{Control, run, server_binary};
 
 /// The longest a run of the program may take before the test fails instead of hanging (a flag
 /// that should be refused but is accepted would otherwise start a server that runs forever).
 const RUN_LIMIT: Duration = Duration::from_secs(20);
-
-/// The example binary. `cargo test` builds it; a run of only this test binary
-/// (`cargo test --test integration`) does not, so it is built here once, which is a no-op
-/// when it is up to date.
-fn server_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let built = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "server", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .status();
-        // The test executable is target/<profile>/deps/integration-<hash>; the example is
-        // target/<profile>/examples/server.
-        let exe = std::env::current_exe().expect("the test executable's path");
-        exe.ancestors()
-            .skip(1)
-            .map(|dir| dir.join("examples").join("server"))
-            .find(|candidate| candidate.is_file())
-            .unwrap_or_else(|| {
-                panic!(
-                    "examples/server not found above {} (cargo build: {built:?})",
-                    exe.display()
-                )
-            })
-    })
-}
 
 /// The program with a clean logging environment, run in `dir` (so a default `data/` would
 /// land there, never in the repository).
@@ -176,76 +147,6 @@ fn a_port_in_use_is_a_one_line_error_naming_the_port() {
         .unwrap();
     assert_one_line_error(&output, &format!(":{port}"));
     assert_one_line_error(&output, "in use");
-}
-
-/// A server program running in the background; killed when dropped.
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-    _stderr: Receiver<String>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start the program with `args` and wait (at most `READ_TIMEOUT`) for its
-/// `listening on ADDR` log line.
-fn run(dir: &Path, args: &[&str]) -> Running {
-    let mut child = Command::new(server_binary())
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "info")
-        .env("RUST_LOG_STYLE", "never")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server program");
-    // A thread forwards stderr line by line, and keeps draining it so the server never
-    // blocks on a full pipe.
-    let stderr = child.stderr.take().unwrap();
-    let (sender, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                // Nobody listens any more; keep reading so the pipe never fills.
-                continue;
-            }
-        }
-    });
-    let deadline = Instant::now() + READ_TIMEOUT;
-    let mut seen = Vec::new();
-    let addr = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                if let Some((_, address)) = line.split_once("listening on ") {
-                    break address
-                        .trim()
-                        .parse::<SocketAddr>()
-                        .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
-                }
-                seen.push(line);
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait();
-                panic!(
-                    "no `listening on` line within {READ_TIMEOUT:?} ({status:?}); stderr: {seen:?}"
-                );
-            }
-        }
-    };
-    Running {
-        child,
-        addr,
-        _stderr: lines,
-    }
 }
 
 #[test]
