@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use localftp::client::action::SCRIPT_HELP;
 use localftp::client::data::DataMode;
-use localftp::client::menu::SCRIPT_HELP;
 use localftp::client::{Options, run};
 
 /// localftp's guided client: walks through an FTP session and shows what travels on the wire.

@@ -15,10 +15,13 @@
 //! | module | its one job |
 //! |--------|-------------|
 //! | [`wire`] | the control connection: the one place every command is sent and every reply read |
-//! | [`data`] | the second connection: PASV/EPSV/PORT with their arithmetic, and the byte copying |
+//! | [`data`] | the second connection: PASV/EPSV/PORT, with their arithmetic shown |
+//! | [`copy`] | the bytes on it: counted, and converted in TYPE A |
 //! | [`narrate`] | what the student sees: `C:` commands, `S:` replies, `(code)` meanings, `[data]` |
 //! | `transfer` | LIST, RETR, STOR and resuming: the 1xx … 2xx sequence around a data connection |
-//! | [`menu`] | the dialoguer menu, and the same actions as words for scripts and tests |
+//! | [`menu`] | the session from start to QUIT, driven by the dialoguer menu or a script |
+//! | [`action`] | the menu's actions as words (`get baca_saya.txt`), for scripts and tests |
+//! | `terminal` | prompts, the hidden password, and a clean exit on Ctrl-C |
 //! | [`error`] | every failure as one sentence; the menu comes back after each |
 //!
 //! **How suppaftp is used, and what is written by hand.** suppaftp (the maintained Rust FTP
@@ -33,10 +36,13 @@
 //! What a production client does that this one leaves out: TLS (FTPS, RFC 4217), MLSD, keeping
 //! the connection alive with NOOP, and reconnecting after the server hangs up.
 
+pub mod action;
+pub mod copy;
 pub mod data;
 pub mod error;
 pub mod menu;
 pub mod narrate;
+mod terminal;
 mod transfer;
 pub mod wire;
 
@@ -47,7 +53,8 @@ use error::ClientError;
 use narrate::Narrator;
 use wire::Wire;
 
-pub use menu::{Action, run};
+pub use action::Action;
+pub use menu::run;
 
 /// The seed's host: the server listens on the loopback interface only.
 pub const DEFAULT_HOST: &str = "127.0.0.1";

@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 
 use suppaftp::list::ListParser;
 
-use super::data::{self, CopyError, Counts};
+use super::copy::{self, CopyError, Counts};
+use super::data;
 use super::error::ClientError;
 use super::wire::refusal;
 use super::{Client, FileType};
@@ -287,14 +288,18 @@ impl Client {
             return Err(refusal(command, &reply));
         }
         self.narrator().note(match (reply.code, self.mode) {
+            (125, data::DataMode::Active) => {
+                "125: the server had connected to our port already (pyftpdlib does so as soon \
+                 as PORT arrives)"
+            }
             (125, _) => {
-                "125, not 150: we connected right after the 227, before sending the \
-                         command (vsftpd and pyftpdlib say 150 even then)"
+                "125, not 150: we connected right after the 227/229, before sending the \
+                 command (vsftpd and pyftpdlib say 150 even then)"
             }
             (_, data::DataMode::Active) => "150: the server connects to the client's port now",
             _ => {
                 "150: the transfer starts now (vsftpd and pyftpdlib send 150 even when the \
-                  client is already connected; servers that notice say 125)"
+                 client is already connected; servers that notice say 125)"
             }
         });
         let mut stream = match pending.open(&self.wire) {
@@ -320,7 +325,7 @@ impl Client {
         let bar = self.narrator().progress_bar(total);
         let copied = match direction {
             Direction::Listing(listing) => {
-                let copied = data::receive(&mut stream, listing, true, bar.as_ref());
+                let copied = copy::receive(&mut stream, listing, true, bar.as_ref());
                 // What came over the data connection, shown before the reply that follows it.
                 for line in String::from_utf8_lossy(listing).lines() {
                     self.narrator().content(line);
@@ -328,10 +333,10 @@ impl Client {
                 copied
             }
             Direction::Receive { into, ascii, .. } => {
-                data::receive(&mut stream, into, ascii, bar.as_ref())
+                copy::receive(&mut stream, into, ascii, bar.as_ref())
             }
             Direction::Send { from, ascii, .. } => {
-                data::send(from, &mut stream, ascii, bar.as_ref())
+                copy::send(from, &mut stream, ascii, bar.as_ref())
             }
         };
         if let Some(bar) = bar {
@@ -342,7 +347,7 @@ impl Client {
         drop(stream);
         let outcome = match copied {
             Ok(counts) => {
-                data::report(self.narrator(), counts, downloading);
+                copy::report(self.narrator(), counts, downloading);
                 Ok(counts)
             }
             Err(CopyError::Network(source, counts)) => {

@@ -3,6 +3,7 @@
 //! leaves on disk, and every error case of the seed's section IV with its message and exit code.
 
 use std::fs;
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
@@ -560,5 +561,116 @@ fn piped_output_has_no_escape_codes() {
     assert!(
         !output.stdout.contains(&0x1b),
         "an escape code in piped output"
+    );
+}
+
+/// A server that answers like vsftpd: a multi-line greeting, and 150 (not 125) before a
+/// download. It speaks from a script, so the test knows every byte the client should show.
+fn vsftpd_like_server() -> (u16, thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (control, _) = listener.accept().unwrap();
+        control
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut out = control.try_clone().unwrap();
+        let mut reader = BufReader::new(control);
+        let mut heard = Vec::new();
+        out.write_all(b"220-Welcome to a test server.\r\n220-  Second line, indented.\r\n220 (vsFTPd 3.0.3)\r\n")
+            .unwrap();
+        let mut data = None;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            let line = line.trim_end().to_string();
+            heard.push(line.clone());
+            let reply = match line.split(' ').next().unwrap() {
+                "USER" => "331 Please specify the password.".to_string(),
+                "PASS" => "230 Login successful.".to_string(),
+                "TYPE" => "200 Switching to Binary mode.".to_string(),
+                "PASV" => {
+                    let passive = TcpListener::bind("127.0.0.1:0").unwrap();
+                    let p = passive.local_addr().unwrap().port();
+                    data = Some(passive);
+                    format!(
+                        "227 Entering Passive Mode (127,0,0,1,{},{}).",
+                        p / 256,
+                        p % 256
+                    )
+                }
+                "RETR" => {
+                    let (mut stream, _) = data.take().unwrap().accept().unwrap();
+                    out.write_all(
+                        b"150 Opening BINARY mode data connection for f.txt (5 bytes).\r\n",
+                    )
+                    .unwrap();
+                    stream.write_all(b"hello").unwrap();
+                    drop(stream);
+                    "226 Transfer complete.".to_string()
+                }
+                "QUIT" => {
+                    out.write_all(b"221 Goodbye.\r\n").unwrap();
+                    break;
+                }
+                _ => "500 Unknown command.".to_string(),
+            };
+            out.write_all(format!("{reply}\r\n").as_bytes()).unwrap();
+        }
+        heard
+    });
+    (port, server)
+}
+
+#[test]
+fn other_servers_multi_line_greetings_and_150_replies() {
+    let (port, server) = vsftpd_like_server();
+    let local = tempfile::tempdir().unwrap();
+    let output = Command::new(client_binary())
+        .current_dir(local.path())
+        .args([
+            "--port",
+            &port.to_string(),
+            "--user",
+            "ftp",
+            "--password",
+            "pw",
+        ])
+        .args(["--timeout", "10", "get f.txt"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&output);
+    assert!(output.status.success(), "{stdout}");
+    assert_in_order(
+        &stdout,
+        &[
+            "S: 220-Welcome to a test server.\nS: 220-  Second line, indented.\nS: 220 (vsFTPd 3.0.3)\n",
+            "   (220) the greeting",
+            "C: RETR f.txt\n",
+            "S: 150 Opening BINARY mode data connection for f.txt (5 bytes).\n",
+            "   (150) the server accepted the command",
+            "vsftpd and pyftpdlib send 150 even when the client is already connected",
+            "[data] 5 bytes received",
+            "S: 226 Transfer complete.\n",
+            "S: 221 Goodbye.\n",
+        ],
+    );
+    assert_eq!(fs::read(local.path().join("f.txt")).unwrap(), b"hello");
+    let heard = server.join().unwrap();
+    assert_eq!(
+        heard,
+        [
+            "USER ftp",
+            "PASS pw",
+            "TYPE I",
+            "PASV",
+            "RETR f.txt",
+            "QUIT"
+        ],
+        "exactly these commands, in this order"
     );
 }
