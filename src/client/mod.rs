@@ -56,6 +56,9 @@ use wire::Wire;
 pub use action::Action;
 pub use menu::run;
 
+/// Commands that move bytes over a data connection: the menu's transfers, not raw commands.
+const DATA_VERBS: [&str; 7] = ["LIST", "NLST", "MLSD", "RETR", "STOR", "APPE", "STOU"];
+
 /// The seed's host: the server listens on the loopback interface only.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 
@@ -330,13 +333,20 @@ impl Client {
     pub fn raw(&mut self, line: &str) -> Result<(), ClientError> {
         self.narrator()
             .stage("A raw command: sent exactly as typed");
+        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+        if DATA_VERBS.contains(&verb.as_str()) {
+            // The server would wait for a data connection that nobody opens, then answer 425.
+            return Err(ClientError::Usage(format!(
+                "{verb} needs a data connection, which a raw command does not open; use the \
+                 menu's LIST, RETR or STOR (ls, get, put), which show every step"
+            )));
+        }
         let mut reply = self.wire.command(line)?;
         while reply.is_preliminary() {
             reply = self
                 .wire
                 .read_reply("the reply that follows the 1yz reply")?;
         }
-        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
         match (verb.as_str(), reply.code) {
             ("QUIT", 221) => self.quit = true,
             ("PASV" | "EPSV" | "PORT" | "EPRT", _) => self.narrator().note(

@@ -526,7 +526,7 @@ fn a_raw_command_shows_a_multi_line_reply_line_by_line() {
     let server = TestServer::start();
     let local = tempfile::tempdir().unwrap();
     let output = client(&server, local.path())
-        .args(["--password", "12345", "raw FEAT", "raw NOSUCH"])
+        .args(["--password", "12345", "raw FEAT", "raw NOSUCH", "raw LIST"])
         .output()
         .unwrap();
     assert_eq!(
