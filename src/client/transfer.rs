@@ -294,7 +294,7 @@ impl Client {
             }
             (125, _) => {
                 "125, not 150: we connected right after the 227/229, before sending the \
-                 command (vsftpd and pyftpdlib say 150 even then)"
+                 command (pyftpdlib does the same; vsftpd says 150 even then)"
             }
             (_, data::DataMode::Active) => "150: the server connects to the client's port now",
             _ => {

@@ -266,3 +266,66 @@ fn it_serves_over_ipv6() {
     let names = String::from_utf8(c.download_on(data, "NLST")).unwrap();
     assert_eq!(names, "Folder_Tes\r\nbaca_saya.txt\r\n");
 }
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let mut server = run(
+        dir.path(),
+        &[
+            "--port",
+            "0",
+            "--root",
+            root.to_str().unwrap(),
+            "--shutdown-grace",
+            "5",
+        ],
+    );
+    let mut idle = Control::connect(server.addr);
+    idle.expect(220);
+    idle.cmd("USER user", 331);
+    idle.cmd("PASS 12345", 230);
+    let pid = server.child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The idle session is told, then the program ends by itself, successfully.
+    let reply = idle.expect(421);
+    assert!(reply.text().contains("shutting down"), "{reply:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "{exit:?}");
+    // And the port is free again.
+    assert!(std::net::TcpStream::connect(server.addr).is_err());
+}
+
+#[test]
+fn site_chmod_needs_m_and_changes_the_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = crate::support::TestServer::start_with(|c| {
+        c.users = vec![localftp::server::users::User::from_spec("m:pw:elrM", &c.root).unwrap()];
+    });
+    let mut c = server.login_as("m", "pw");
+    c.cmd("SITE CHMOD 600 baca_saya.txt", 200);
+    let mode = std::fs::metadata(server.path("baca_saya.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    c.cmd("SITE CHMOD 999 baca_saya.txt", 501);
+    c.cmd("SITE CHMOD 644 nope.txt", 550);
+    let help = c.cmd("SITE HELP", 214);
+    assert!(help.text().contains("CHMOD"), "{help:?}");
+}
