@@ -9,6 +9,7 @@
 //! |--------|-------------------------|
 //! | [`reply`] | every reply is a three-digit code with a meaning (RFC 959 §4.2); shared by server and client |
 //! | [`server`] | `Config`, `Server::bind` and the accept loop: one OS thread per connection |
+//! | `server::registry` | who is connected: the connection limits, and waking sessions for a shutdown |
 //! | `server::session` | one session's state machine: greet 220 → read → parse → gate → dispatch → reply |
 //! | `server::control` | the control connection: bounded line reading, writing replies, logging them |
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
@@ -16,17 +17,24 @@
 //! | `server::users` | who may log in, with which password, letters and home folder |
 //! | `server::jail` | virtual path ↔ real path: `/` is the user's home and nothing escapes it |
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
-//! | `server::transfer` | RETR/STOR/LIST streaming on a helper thread, so ABOR can be heard |
-//! | `server::listing` | `ls -l` lines for LIST, names for NLST |
+//! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard; atomic uploads; `sendfile` |
+//! | `server::listing` | `ls -l` lines for LIST, names for NLST, RFC 3659 facts for MLSD/MLST |
 //! | `server::commands` | one module per RFC 959 §4.1 command family |
-//! | [`client`] | the guided client: each step on the wire, with an explanation |
+//! | [`client`] | the guided client: one method per menu action, each step on the wire explained |
+//! | `client::wire` | the one place the client sends commands and reads replies, narrating both |
+//! | `client::data` | the data connection by hand: PASV's six numbers, EPSV, PORT |
+//! | `client::transfer` | 150 … bytes … 226, downloads to `.part` first, resume |
+//! | `client::action` | the script words (`pwd`, `get a.txt`, …) for non-interactive use |
+//! | `client::menu`, `client::terminal` | the dialoguer menu, prompts and Ctrl-C |
 //!
 //! ## What is simplified
 //!
 //! A production server differs from this one in a few places, each marked in the code where it
-//! happens: threads are not pooled (one thread per session is the lesson); the jail checks paths
-//! and then opens them, so a *local* user racing the server with symlinks could slip between the
-//! two steps (FTP clients cannot create symlinks, so they cannot); users live in memory.
+//! happens: threads are not pooled (one thread per session is the lesson, bounded by
+//! `--max-connections`); the jail checks paths and then opens them, so a *local* user racing the
+//! server with symlinks could slip between the two steps (FTP clients cannot create symlinks,
+//! so they cannot); uploads are renamed into place without `fsync`, so a power cut (not a
+//! crash of the server or the client) may lose the last seconds of uploads.
 
 pub mod client;
 pub mod reply;
