@@ -9,6 +9,12 @@ mod support;
 /// The seed's flow and every command of issue 2, as raw-socket transcripts.
 mod transcript;
 
+/// Issue 4: ABOR and STAT mid-transfer, REST, APPE, STOU, REIN, active mode, EPSV ALL, IPv6, MLSD/MLST.
+mod protocol;
+
+/// Issue 4: lftp, curl, ftplib and suppaftp using resume, active mode, MLSD and ABOR.
+mod real_clients;
+
 /// Issue 2: every way out of the jail (`..`, absolute paths, symlinks), tried and refused.
 mod jail;
 
@@ -18,8 +24,17 @@ mod interop;
 /// Issue 2: the server program's flags, one-line errors, port 0 start-up, seed data, IPv6.
 mod server_cli;
 
+/// Issue 5: connection and login limits, timeouts, input limits, foreign data peers, anonymous, users file, shutdown.
+mod limits;
+
 /// Issue 3: the guided client as a program: the seed's flow, its annotated output, its errors.
 mod client_cli;
 
 /// Issue 3: the guided client at a pseudo-terminal (tmux): menu picked with the keyboard.
 mod client_pty;
+
+/// Issue 5: generated input never panics the parser and never leads out of the jail.
+mod properties;
+
+/// Issue 5: random bytes, huge lines, half-open and slow connections, a 2,000-connection burst.
+mod abuse;
