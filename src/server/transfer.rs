@@ -445,16 +445,24 @@ fn receive(
         if abort.load(Ordering::SeqCst) {
             return Err(Failure::Network(io::Error::other("aborted")));
         }
+        // On the disk before it replaces anything: a disk that fills up or a quota reached
+        // only at write-back (NFS, XFS) shows here, while the old file is still whole.
+        if matches!(finish, Finish::Rename { .. }) {
+            file.sync_data().map_err(Failure::Disk)?;
+        }
         // In stream mode the end of the data connection *is* the end of the file (RFC 959
         // §3.4.1), so a client killed mid-upload looks like one that finished. The difference:
-        // a killed client's control connection is closed too (its sockets close in order, the
-        // control connection's first). An upload counts only if the client is still there.
-        if client.is_some_and(has_hung_up) {
+        // a killed client's control connection is closed too. An upload counts only if the
+        // client is still there.
+        let grace = match finish {
+            Finish::Rename { .. } => HANG_UP_GRACE,
+            Finish::InPlace => Duration::ZERO,
+        };
+        if client.is_some_and(|control| hangs_up_within(control, grace)) {
             return Err(Failure::Network(io::Error::other(
                 "the client closed the control connection before the upload was confirmed",
             )));
         }
-        file.flush().map_err(Failure::Disk)?;
         Ok(bytes)
     });
     drop(file);
@@ -473,6 +481,27 @@ fn receive(
             Err(failure)
         }
         (Err(failure), Finish::InPlace) => Err(failure),
+    }
+}
+
+/// How long a finished STOR looks for a sign that its client has gone before it replaces the
+/// target. A killed client's sockets all close at once, but in no fixed order: Linux closes an
+/// exiting process's files last-opened first, so the end of the data connection usually comes
+/// a few microseconds *before* that of the control connection. Only uploads that replace a
+/// file wait; their 226 comes this much later.
+const HANG_UP_GRACE: Duration = Duration::from_millis(20);
+
+/// Whether the client closes `control` within `grace` (looking at least once).
+fn hangs_up_within(control: &TcpStream, grace: Duration) -> bool {
+    let deadline = Instant::now() + grace;
+    loop {
+        if has_hung_up(control) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(1));
     }
 }
 

@@ -38,3 +38,6 @@ mod properties;
 
 /// Issue 5: random bytes, huge lines, half-open and slow connections, a 2,000-connection burst.
 mod abuse;
+
+/// Issue 6: SHA-256 checked transfers of every size, TYPE A round trips, uploads killed, aborted, stalled or out of disk, races, 200 sessions, resource baseline.
+mod integrity;
