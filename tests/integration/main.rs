@@ -41,3 +41,6 @@ mod abuse;
 
 /// Issue 6: SHA-256 checked transfers of every size, TYPE A round trips, uploads killed, aborted, stalled or out of disk, races, 200 sessions, resource baseline.
 mod integrity;
+
+/// Issue 8: every code name LESSONS.md mentions exists, and its marked commands print what it shows.
+mod lessons;
