@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use localftp::server::tls::TlsConfig;
 use localftp::server::users::{User, hash_password, load_users_file};
 use localftp::server::{Config, SEED_BANNER, SEED_PORT, Server, Timeouts};
 
@@ -108,6 +109,23 @@ struct Flags {
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     shutdown_grace: u64,
 
+    /// FTPS: the certificate chain (PEM) for AUTH TLS (RFC 4217). Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// FTPS: the private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// FTPS with a certificate generated at start for localhost (for the classroom); its
+    /// SHA-256 fingerprint is logged so clients can check it.
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+
+    /// Refuse USER before AUTH TLS, and data transfers without PROT P.
+    #[arg(long)]
+    require_tls: bool,
+
     /// Seconds a control connection may stay idle before it is closed with 421.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     idle_timeout: u64,
@@ -136,7 +154,12 @@ fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // rustls warns about things clients commonly do (an IP address sent as the TLS server
+    // name); only its errors are worth a teacher's screen.
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,rustls=error"),
+    )
+    .init();
     let flags = match Flags::try_parse() {
         Ok(flags) => flags,
         // --help and --version print and exit as usual.
@@ -200,6 +223,22 @@ fn configure(flags: Flags) -> Result<Config, String> {
         }
         None => None,
     };
+    let tls = match (&flags.tls_cert, &flags.tls_key, flags.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(TlsConfig::from_pem_files(cert, key)?),
+        (_, _, true) => Some(TlsConfig::self_signed()?),
+        _ => None,
+    };
+    if let Some(tls) = &tls {
+        log::info!(
+            "FTPS ready: certificate SHA-256 fingerprint {}",
+            tls.fingerprint()
+        );
+    } else if flags.require_tls {
+        return Err(
+            "--require-tls needs a certificate: --tls-self-signed, or --tls-cert and --tls-key"
+                .into(),
+        );
+    }
     Ok(Config {
         bind: flags.bind,
         port: flags.port,
@@ -222,6 +261,8 @@ fn configure(flags: Flags) -> Result<Config, String> {
         login_failure_delay: Duration::from_millis(flags.login_failure_delay),
         shutdown_grace: Duration::from_secs(flags.shutdown_grace),
         anonymous,
+        tls,
+        require_tls: flags.require_tls,
     })
 }
 

@@ -112,6 +112,8 @@ pub enum ReplyCode {
     NeedAccountForStoring = 532,
     /// 534 Request denied for policy reasons (RFC 2228 §4).
     DeniedForPolicy = 534,
+    /// 536 Requested PROT level not supported by mechanism (RFC 2228 §4).
+    ProtectionLevelNotSupported = 536,
     /// 550 Requested action not taken. File unavailable (e.g., file not found, no access).
     FileUnavailable = 550,
     /// 551 Requested action aborted: page type unknown.
@@ -126,7 +128,7 @@ pub enum ReplyCode {
 
 impl ReplyCode {
     /// Every code in the table, in numeric order.
-    pub const ALL: [ReplyCode; 45] = [
+    pub const ALL: [ReplyCode; 46] = [
         ReplyCode::RestartMarker,
         ReplyCode::ServiceReadyInMinutes,
         ReplyCode::DataConnectionAlreadyOpen,
@@ -167,6 +169,7 @@ impl ReplyCode {
         ReplyCode::NotLoggedIn,
         ReplyCode::NeedAccountForStoring,
         ReplyCode::DeniedForPolicy,
+        ReplyCode::ProtectionLevelNotSupported,
         ReplyCode::FileUnavailable,
         ReplyCode::PageTypeUnknown,
         ReplyCode::ExceededStorage,
@@ -254,6 +257,7 @@ impl ReplyCode {
             NotLoggedIn => "not logged in: the login failed or has not happened yet",
             NeedAccountForStoring => "an account is needed to store files",
             DeniedForPolicy => "refused by the server's security policy",
+            ProtectionLevelNotSupported => "that protection level is not offered; PROT C or P are",
             FileUnavailable => {
                 "refused: the file or folder does not exist, or you lack the permission"
             }

@@ -22,6 +22,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::stream::Stream;
+use super::tls::TlsStream;
 use crate::reply::Reply;
 
 /// The longest command line accepted, in bytes, CRLF included. RFC 959 sets no limit; 2048 is
@@ -65,7 +67,7 @@ pub enum Incoming {
 
 /// The reading half of the control connection.
 pub struct ControlReader {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Stream>,
     line: Vec<u8>,
     /// How long a whole command line may take to arrive.
     idle: Duration,
@@ -74,8 +76,8 @@ pub struct ControlReader {
 impl ControlReader {
     /// Read from `stream` (the session thread's own handle); a command line must arrive whole
     /// within `idle`.
-    pub fn new(stream: TcpStream, idle: Duration) -> io::Result<ControlReader> {
-        stream.set_read_timeout(Some(idle))?;
+    pub fn new(stream: Stream, idle: Duration) -> io::Result<ControlReader> {
+        stream.socket().set_read_timeout(Some(idle))?;
         Ok(ControlReader {
             reader: BufReader::with_capacity(READ_BUFFER, stream),
             line: Vec::new(),
@@ -102,7 +104,10 @@ impl ControlReader {
                 if left.is_zero() {
                     break Err(io::Error::from(io::ErrorKind::TimedOut));
                 }
-                self.reader.get_ref().set_read_timeout(Some(left))?;
+                self.reader
+                    .get_ref()
+                    .socket()
+                    .set_read_timeout(Some(left))?;
                 shortened = true;
             }
             let available = match self.reader.fill_buf() {
@@ -136,7 +141,10 @@ impl ControlReader {
             }
         };
         if shortened {
-            self.reader.get_ref().set_read_timeout(Some(self.idle))?;
+            self.reader
+                .get_ref()
+                .socket()
+                .set_read_timeout(Some(self.idle))?;
         }
         result
     }
@@ -158,6 +166,22 @@ impl ControlReader {
             Ok(text) => Incoming::Line(text),
             Err(_) => Incoming::Invalid("the command is not valid UTF-8"),
         }
+    }
+}
+
+impl ControlReader {
+    /// Bytes already read from the network but not yet used: after `AUTH TLS`, the start of
+    /// the client's TLS handshake may be among them.
+    pub fn unread(&self) -> &[u8] {
+        self.reader.buffer()
+    }
+
+    /// From now on, read through `tls` (after `AUTH TLS` and a finished handshake). The unread
+    /// bytes were handed to the handshake, so they are dropped here.
+    pub fn upgrade(&mut self, tls: Arc<TlsStream>) {
+        let unread = self.reader.buffer().len();
+        self.reader.consume(unread);
+        *self.reader.get_mut() = Stream::Tls(tls);
     }
 }
 
@@ -201,13 +225,13 @@ pub fn strip_telnet(line: &[u8]) -> Vec<u8> {
 /// The writing half of the control connection, shared by a session and its transfer thread.
 #[derive(Clone)]
 pub struct Replier {
-    inner: Arc<Mutex<TcpStream>>,
+    inner: Arc<Mutex<Stream>>,
     tag: Arc<SessionTag>,
 }
 
 impl Replier {
     /// Write to `stream` (a clone of the session's socket).
-    pub fn new(stream: TcpStream, tag: SessionTag) -> Replier {
+    pub fn new(stream: Stream, tag: SessionTag) -> Replier {
         Replier {
             inner: Arc::new(Mutex::new(stream)),
             tag: Arc::new(tag),
@@ -224,8 +248,22 @@ impl Replier {
         self.inner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .socket()
             .try_clone()
             .ok()
+    }
+
+    /// From now on, write through `tls` (after `AUTH TLS`).
+    pub fn upgrade(&self, tls: Arc<TlsStream>) {
+        *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Stream::Tls(tls);
+    }
+
+    /// Whether replies are encrypted.
+    pub fn is_tls(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_tls()
     }
 
     /// Send one reply, whole, and log it at debug level.
@@ -268,7 +306,7 @@ mod tests {
         let (server, _) = listener.accept().unwrap();
         client.write_all(bytes).unwrap();
         drop(client);
-        ControlReader::new(server, Duration::from_secs(10)).unwrap()
+        ControlReader::new(Stream::Plain(Arc::new(server)), Duration::from_secs(10)).unwrap()
     }
 
     #[test]
@@ -276,7 +314,9 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
-        let mut reader = ControlReader::new(server, Duration::from_millis(300)).unwrap();
+        let mut reader =
+            ControlReader::new(Stream::Plain(Arc::new(server)), Duration::from_millis(300))
+                .unwrap();
         let writer = std::thread::spawn(move || {
             // One byte every 100 ms: each read comes well within 300 ms, the line never does.
             for byte in b"USER slowloris" {
@@ -288,7 +328,15 @@ mod tests {
         });
         let started = Instant::now();
         let error = reader.read().unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        // The last wait ends either by the line's own deadline (TimedOut) or by the socket's
+        // shortened timeout (WouldBlock on Linux): the session treats both as a timeout.
+        assert!(
+            matches!(
+                error.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ),
+            "{error:?}"
+        );
         assert!(
             started.elapsed() < Duration::from_secs(1),
             "{:?}",

@@ -27,6 +27,8 @@ pub mod listing;
 pub mod permissions;
 pub mod registry;
 pub mod session;
+pub mod stream;
+pub mod tls;
 pub mod transfer;
 pub mod users;
 
@@ -128,6 +130,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The anonymous account (user `anonymous` or `ftp`, any password), if enabled.
     pub anonymous: Option<User>,
+    /// The certificate and key for FTPS (`AUTH TLS`, RFC 4217); `None`: plain FTP only.
+    pub tls: Option<tls::TlsConfig>,
+    /// Refuse USER before `AUTH TLS`, and transfers without `PROT P`.
+    pub require_tls: bool,
 }
 
 impl Default for Config {
@@ -151,6 +157,8 @@ impl Default for Config {
             login_failure_delay: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(30),
             anonymous: None,
+            tls: None,
+            require_tls: false,
         }
     }
 }
@@ -194,6 +202,10 @@ pub struct Shared {
     pub config: Config,
     /// The accounts.
     pub users: Users,
+    /// Each home folder's jail, made once at start. Making one resolves the home's real path
+    /// (`realpath`, which keeps a few KiB of scratch space on the stack); doing it at every
+    /// login would cost each idle session one more page of stack for as long as it lives.
+    pub jails: std::collections::HashMap<PathBuf, jail::Jail>,
     /// The live sessions.
     pub registry: Arc<Registry>,
 }
@@ -212,8 +224,12 @@ impl Server {
         if config.users.is_empty() {
             config.users.push(seed_user(&config.root));
         }
+        let mut jails = std::collections::HashMap::new();
         for user in config.users.iter().chain(&config.anonymous) {
             fs::create_dir_all(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
+            let jail =
+                jail::Jail::new(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
+            jails.insert(user.home.clone(), jail);
         }
         let address = SocketAddr::new(config.bind, config.port);
         let listener = listen(address).map_err(|e| StartError::Bind(address, e))?;
@@ -223,6 +239,7 @@ impl Server {
             shared: Arc::new(Shared {
                 config,
                 users,
+                jails,
                 registry: Arc::default(),
             }),
         })
@@ -274,7 +291,7 @@ impl Server {
             let Ok(peer) = stream.peer_addr() else {
                 continue; // the client left between connect and accept
             };
-            match Registry::admit(registry, id, peer, &stream, limits) {
+            match Registry::admit(registry, id, peer, limits) {
                 Ok(slot) => spawn_session(id, stream, slot, Arc::clone(&shared)),
                 Err(reason) => refuse(id, peer, stream, &reason),
             }
@@ -376,12 +393,13 @@ fn spawn_session(id: u64, stream: TcpStream, slot: registry::Slot, shared: Arc<S
         .name(format!("session-{id}"))
         .stack_size(SESSION_STACK)
         .spawn(move || {
-            let _slot = slot;
             let tag = match peer {
                 Some(peer) => format!("[#{id} {peer}]"),
                 None => format!("[#{id}]"),
             };
-            isolate_panics(&tag, || session::Session::start(id, stream, shared));
+            // The slot lives as long as this thread: a panicking session frees it too.
+            let slot = slot;
+            isolate_panics(&tag, || session::Session::start(id, stream, shared, &slot));
         });
     if let Err(e) = spawned {
         // The stream and slot moved into the closure are dropped with it: the client sees

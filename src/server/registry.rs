@@ -33,9 +33,9 @@ pub struct Registry {
 #[derive(Default)]
 struct Inner {
     per_ip: HashMap<IpAddr, usize>,
-    /// A handle on each session's control socket, so a shutdown can wake sessions that are
-    /// blocked waiting for a command.
-    sockets: HashMap<u64, TcpStream>,
+    /// Each live session, with a handle on its control socket once the session has attached
+    /// it, so a shutdown can wake sessions that are blocked waiting for a command.
+    sessions: HashMap<u64, Option<Arc<TcpStream>>>,
     /// Sessions served since the start.
     served: u64,
 }
@@ -53,7 +53,6 @@ impl Registry {
         registry: &Arc<Registry>,
         id: u64,
         peer: SocketAddr,
-        control: &TcpStream,
         limits: Limits,
     ) -> Result<Slot, String> {
         let ip = peer.ip().to_canonical();
@@ -61,7 +60,7 @@ impl Registry {
         if registry.is_shutting_down() {
             return Err("The server is shutting down.".into());
         }
-        let total = inner.sockets.len();
+        let total = inner.sessions.len();
         if limits.max_connections > 0 && total >= limits.max_connections {
             return Err(format!(
                 "Too many connections ({} at once is the limit); try again later.",
@@ -75,11 +74,7 @@ impl Registry {
                 limits.max_per_ip
             ));
         }
-        // A clone of the socket is the only way to wake a thread blocked in read() from
-        // another thread; if cloning fails, the session simply cannot be woken early.
-        if let Ok(handle) = control.try_clone() {
-            inner.sockets.insert(id, handle);
-        }
+        inner.sessions.insert(id, None);
         *inner.per_ip.entry(ip).or_insert(0) += 1;
         inner.served += 1;
         Ok(Slot {
@@ -91,7 +86,7 @@ impl Registry {
 
     /// How many sessions are live now.
     pub fn live(&self) -> usize {
-        self.lock().sockets.len()
+        self.lock().sessions.len()
     }
 
     /// How many sessions were admitted since the start.
@@ -109,7 +104,7 @@ impl Registry {
     /// running lets it finish (see `session.rs`), then says 421 and closes.
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
-        for socket in self.lock().sockets.values() {
+        for socket in self.lock().sessions.values().flatten() {
             let _ = socket.shutdown(Shutdown::Read);
         }
     }
@@ -121,10 +116,23 @@ impl Registry {
     }
 }
 
+impl Slot {
+    /// Give the registry a handle on the session's control socket: shutting down its reading
+    /// side is the only way another thread can wake a thread blocked in `read()`. If the
+    /// shutdown began before the handle arrived, the session is woken at once.
+    pub fn attach(&self, control: Arc<TcpStream>) {
+        let mut inner = self.registry.lock();
+        if self.registry.is_shutting_down() {
+            let _ = control.shutdown(Shutdown::Read);
+        }
+        inner.sessions.insert(self.id, Some(control));
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut inner = self.registry.lock();
-        inner.sockets.remove(&self.id);
+        inner.sessions.remove(&self.id);
         if let Some(count) = inner.per_ip.get_mut(&self.ip) {
             *count -= 1;
             if *count == 0 {
@@ -138,14 +146,9 @@ impl Drop for Slot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::TcpListener;
 
-    fn socket() -> (TcpStream, SocketAddr) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, peer) = listener.accept().unwrap();
-        drop(client);
-        (server, peer)
+    fn peer() -> SocketAddr {
+        "127.0.0.1:40000".parse().unwrap()
     }
 
     #[test]
@@ -155,16 +158,14 @@ mod tests {
             max_connections: 2,
             max_per_ip: 0,
         };
-        let (a, peer) = socket();
-        let first = Registry::admit(&registry, 1, peer, &a, limits).unwrap();
-        let _second = Registry::admit(&registry, 2, peer, &a, limits).unwrap();
-        let refused = Registry::admit(&registry, 3, peer, &a, limits)
-            .err()
-            .unwrap();
+        let peer = peer();
+        let first = Registry::admit(&registry, 1, peer, limits).unwrap();
+        let _second = Registry::admit(&registry, 2, peer, limits).unwrap();
+        let refused = Registry::admit(&registry, 3, peer, limits).err().unwrap();
         assert!(refused.contains("Too many connections"), "{refused}");
         drop(first);
         assert_eq!(registry.live(), 1);
-        assert!(Registry::admit(&registry, 4, peer, &a, limits).is_ok());
+        assert!(Registry::admit(&registry, 4, peer, limits).is_ok());
         assert_eq!(registry.served(), 3);
     }
 
@@ -175,11 +176,9 @@ mod tests {
             max_connections: 0,
             max_per_ip: 1,
         };
-        let (a, peer) = socket();
-        let slot = Registry::admit(&registry, 1, peer, &a, limits).unwrap();
-        let refused = Registry::admit(&registry, 2, peer, &a, limits)
-            .err()
-            .unwrap();
+        let peer = peer();
+        let slot = Registry::admit(&registry, 1, peer, limits).unwrap();
+        let refused = Registry::admit(&registry, 2, peer, limits).err().unwrap();
         assert!(refused.contains("from your address"), "{refused}");
         drop(slot);
         assert!(registry.lock().per_ip.is_empty(), "addresses are forgotten");

@@ -26,11 +26,14 @@ use std::time::Instant;
 
 use super::Shared;
 use super::command::{Command, TransferType, parse};
+use super::commands::security::Security;
 use super::control::{ControlReader, Incoming, Replier, SessionTag, loggable};
 use super::data::DataPlan;
 use super::jail::Jail;
 use super::listing::Facts;
 use super::permissions;
+use super::registry::Slot;
+use super::stream::Stream;
 use super::transfer::Running;
 use super::users::User;
 use crate::reply::{Reply, ReplyCode};
@@ -62,6 +65,8 @@ pub enum Outcome {
     Transfer(Running),
     /// Send this reply and close the connection.
     Close(Reply),
+    /// Send this reply (234), then run the TLS handshake on the control connection.
+    StartTls(Reply),
 }
 
 impl From<Reply> for Outcome {
@@ -98,6 +103,8 @@ pub struct Session {
     pub mlst_facts: Facts,
     /// Failed PASS attempts so far; at `max_login_attempts` the session is closed.
     pub failed_logins: u32,
+    /// TLS on the control connection, PBSZ and PROT (RFC 4217).
+    pub security: Security,
     /// Writes replies; shared with the transfer thread.
     pub replier: Replier,
     reader: ControlReader,
@@ -105,14 +112,14 @@ pub struct Session {
 
 impl Session {
     /// Serve one client until it quits or the connection fails.
-    pub fn start(id: u64, stream: TcpStream, shared: Arc<Shared>) {
+    pub fn start(id: u64, stream: TcpStream, shared: Arc<Shared>, slot: &Slot) {
         let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
             return;
         };
         let tag = SessionTag { id, peer };
         log::info!("{tag} connected");
         let started = Instant::now();
-        match Session::new(tag.clone(), local, stream, shared) {
+        match Session::new(tag.clone(), local, stream, shared, slot) {
             Ok(session) => session.run(),
             Err(e) => log::warn!("{tag} could not set up the session: {e}"),
         }
@@ -127,6 +134,7 @@ impl Session {
         local: SocketAddr,
         stream: TcpStream,
         shared: Arc<Shared>,
+        slot: &Slot,
     ) -> io::Result<Session> {
         // Replies are small and each is awaited by the client; sending them at once matters
         // more than packing them (Nagle would hold a reply back while an ACK is pending).
@@ -136,8 +144,12 @@ impl Session {
         // takes the urgent byte out of the stream unless SO_OOBINLINE is set, and the line would
         // then never end. Inline, it arrives in order, and control.rs strips the Telnet bytes.
         socket2::SockRef::from(&stream).set_out_of_band_inline(true)?;
-        let replier = Replier::new(stream.try_clone()?, tag.clone());
-        let reader = ControlReader::new(stream, shared.config.timeouts.idle)?;
+        // One socket, shared: the reader, the reply writer (also used by the transfer thread)
+        // and the registry (to wake this session for a shutdown) hold the same descriptor.
+        let socket = Arc::new(stream);
+        slot.attach(Arc::clone(&socket));
+        let replier = Replier::new(Stream::Plain(Arc::clone(&socket)), tag.clone());
+        let reader = ControlReader::new(Stream::Plain(socket), shared.config.timeouts.idle)?;
         Ok(Session {
             shared,
             tag,
@@ -152,6 +164,7 @@ impl Session {
             transfer: None,
             mlst_facts: Facts::ALL,
             failed_logins: 0,
+            security: Security::default(),
             replier,
             reader,
         })
@@ -227,6 +240,23 @@ impl Session {
                     self.transfer = Some(running);
                     continue;
                 }
+                Outcome::StartTls(reply) => {
+                    if self.replier.send(&reply).is_err() {
+                        break;
+                    }
+                    match self.start_tls() {
+                        Ok(()) => continue,
+                        // A failed handshake leaves the connection in no usable state; it
+                        // ends this session only.
+                        Err(e) => {
+                            log::warn!(
+                                "{} TLS handshake on the control connection failed: {e}",
+                                self.tag
+                            );
+                            break;
+                        }
+                    }
+                }
             };
             if self.replier.send(&reply).is_err() || close {
                 break;
@@ -283,8 +313,38 @@ impl Session {
         self.dispatch(command, offset)
     }
 
+    /// Run the TLS handshake on the control connection, and from then on read and write
+    /// through TLS. Bytes the client sent right after AUTH TLS (the start of its handshake)
+    /// may already sit in the read buffer; they go to the handshake.
+    fn start_tls(&mut self) -> std::io::Result<()> {
+        let Some(tls) = &self.shared.config.tls else {
+            return Err(std::io::Error::other("no TLS configuration"));
+        };
+        let socket = self
+            .replier
+            .socket()
+            .ok_or_else(|| std::io::Error::other("cannot reach the control socket"))?;
+        let timeout = self.shared.config.timeouts.data_connect;
+        let stream = Arc::new(tls.accept_control(socket, self.reader.unread(), timeout)?);
+        self.reader.upgrade(Arc::clone(&stream));
+        self.replier.upgrade(stream);
+        self.security.control_tls = true;
+        log::info!("{} control connection is now TLS", self.tag);
+        Ok(())
+    }
+
     /// The checks every command passes before it runs, in order.
     fn gate(&self, command: &Command) -> Result<(), Reply> {
+        // --require-tls: no login in clear text (RFC 4217 §4: the policy is the server's).
+        if self.shared.config.require_tls
+            && !self.security.control_tls
+            && matches!(command, Command::User(_) | Command::Pass(_))
+        {
+            return Err(Reply::new(
+                ReplyCode::DeniedForPolicy,
+                "This server requires TLS: send AUTH TLS before USER, so the password is encrypted.",
+            ));
+        }
         let Login::LoggedIn { user, .. } = &self.login else {
             return if allowed_before_login(command) {
                 Ok(())
@@ -360,12 +420,11 @@ impl Session {
             Help(verb) => self.help(verb.as_deref()).into(),
             Noop => Reply::new(ReplyCode::CommandOkay, "NOOP ok.").into(),
             Site(site) => self.site(site).into(),
-            // Not yet implemented: recognised, so 502 rather than 500.
-            Auth(_) | Pbsz(_) | Prot(_) | Ccc => Reply::new(
-                ReplyCode::CommandNotImplemented,
-                format!("{} is not implemented.", command.verb()),
-            )
-            .into(),
+            // Security: commands/security.rs
+            Auth(mechanism) => self.auth(&mechanism),
+            Pbsz(size) => self.pbsz(&size).into(),
+            Prot(level) => self.prot(&level).into(),
+            Ccc => self.ccc().into(),
             Unknown(verb) => {
                 Reply::new(ReplyCode::SyntaxError, format!("Unknown command {verb:?}.")).into()
             }

@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 use super::command::TransferType;
 use super::control::Replier;
 use super::data::{DataError, DataPlan};
+use super::stream::Stream;
+use super::tls::TlsConfig;
 use crate::reply::{Reply, ReplyCode};
 
 /// Stack size of a transfer thread. The copy loops keep their buffers on the heap, so the
@@ -131,6 +133,8 @@ pub struct Settings {
     /// A handle on the control connection, to see whether the client is still there before an
     /// upload is made visible.
     pub control: Option<TcpStream>,
+    /// Under `PROT P`, the TLS setup for the data connection (RFC 4217 §9).
+    pub tls: Option<TlsConfig>,
 }
 
 /// A transfer running on its helper thread.
@@ -233,6 +237,28 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
     if control.abort.load(Ordering::SeqCst) {
         let _ = stream.shutdown(Shutdown::Both);
     }
+    // PROT P: the data connection is TLS too, the server acting as the TLS server whichever
+    // side opened the TCP connection (RFC 4217 §9). A failed handshake fails this transfer
+    // only; the session goes on.
+    let stream = match &settings.tls {
+        None => Stream::Plain(Arc::new(stream)),
+        Some(tls) => match tls.accept_data(stream, settings.connect_timeout) {
+            Ok(tls) => Stream::Tls(Arc::new(tls)),
+            Err(error) => {
+                log::warn!(
+                    "{tag} {} TLS handshake on the data connection failed: {error}",
+                    job.verb
+                );
+                discard(job.direction);
+                let reply = Reply::new(
+                    ReplyCode::CantOpenDataConnection,
+                    format!("TLS handshake on the data connection failed: {error}."),
+                );
+                let _ = replier.send(&reply);
+                return;
+            }
+        },
+    };
 
     let result = match job.direction {
         Direction::Send(source) => send(source, stream, settings.transfer_type),
@@ -348,19 +374,21 @@ impl Failure {
 const ENOSPC: i32 = 28;
 const EDQUOT: i32 = 122;
 
-/// Send a file or a listing. In binary mode a file goes with `sendfile(2)` (see [`send_file`]).
-fn send(
-    source: Source,
-    mut stream: TcpStream,
-    transfer_type: TransferType,
-) -> Result<u64, Failure> {
-    let sent = match (source, transfer_type) {
-        (Source::Listing(bytes), _) => stream
+/// Send a file or a listing. In binary mode over plain TCP a file goes with `sendfile(2)` (see
+/// [`send_file`]); under TLS the bytes must be encrypted here, so they are read and written.
+fn send(source: Source, mut stream: Stream, transfer_type: TransferType) -> Result<u64, Failure> {
+    let sent = match (source, transfer_type, &stream) {
+        (Source::Listing(bytes), _, _) => stream
             .write_all(&bytes)
             .map(|()| bytes.len() as u64)
             .map_err(Failure::Network),
-        (Source::File(file), TransferType::Image) => send_file(&file, &stream),
-        (Source::File(mut file), TransferType::Ascii) => send_ascii(&mut file, &mut stream),
+        (Source::File(file), TransferType::Image, Stream::Plain(socket)) => {
+            send_file(&file, socket)
+        }
+        (Source::File(mut file), TransferType::Image, Stream::Tls(_)) => {
+            send_copy(&mut file, &mut stream)
+        }
+        (Source::File(mut file), TransferType::Ascii, _) => send_ascii(&mut file, &mut stream),
     }?;
     finish_sending(stream)?;
     Ok(sent)
@@ -394,10 +422,24 @@ fn send_file(file: &File, stream: &TcpStream) -> Result<u64, Failure> {
     }
 }
 
+/// A file sent by reading and writing it, for TLS data connections.
+fn send_copy(file: &mut File, stream: &mut Stream) -> Result<u64, Failure> {
+    let mut buffer = vec![0u8; COPY_BUFFER / 2];
+    let mut sent = 0u64;
+    loop {
+        let n = read_retrying(file, &mut buffer).map_err(Failure::Disk)?;
+        if n == 0 {
+            return Ok(sent);
+        }
+        stream.write_all(&buffer[..n]).map_err(Failure::Network)?;
+        sent += n as u64;
+    }
+}
+
 /// TYPE A on the way out: each LF becomes CRLF (RFC 959 §3.1.1.1, NVT-ASCII line ends).
 /// Every LF is converted, even one already after a CR, so that TYPE A upload (which turns each
 /// CRLF back into LF) restores the exact original bytes.
-fn send_ascii(file: &mut File, stream: &mut TcpStream) -> Result<u64, Failure> {
+fn send_ascii(file: &mut File, stream: &mut Stream) -> Result<u64, Failure> {
     let mut input = vec![0u8; COPY_BUFFER / 2];
     let mut output = Vec::with_capacity(COPY_BUFFER);
     let mut sent = 0u64;
@@ -419,16 +461,15 @@ fn send_ascii(file: &mut File, stream: &mut TcpStream) -> Result<u64, Failure> {
 }
 
 /// Close our side, so the client sees the end of the file (in stream mode, the end of the
-/// connection *is* the end of the file: RFC 959 §3.4.1).
-fn finish_sending(stream: TcpStream) -> Result<(), Failure> {
-    stream.shutdown(Shutdown::Write).map_err(Failure::Network)?;
-    Ok(())
+/// connection *is* the end of the file: RFC 959 §3.4.1; under TLS a close_notify comes first).
+fn finish_sending(stream: Stream) -> Result<(), Failure> {
+    stream.close().map_err(Failure::Network)
 }
 
 /// Receive an upload into `upload.file`; then make it visible, unless ABOR came.
 fn receive(
     upload: Upload,
-    mut stream: TcpStream,
+    mut stream: Stream,
     transfer_type: TransferType,
     abort: &AtomicBool,
     client: Option<&TcpStream>,
@@ -438,6 +479,9 @@ fn receive(
         TransferType::Image => receive_binary(&mut stream, &mut file),
         TransferType::Ascii => receive_ascii(&mut stream, &mut file),
     };
+    // Our side says goodbye too: under TLS a client (Python's `unwrap`, for one) waits for
+    // the server's close_notify after its own; over plain TCP this is a plain half-close.
+    let _ = stream.close();
     let result = copied.and_then(|bytes| {
         // ABOR shuts the socket down, and a read after that sees a clean end of stream, which
         // looks just like a finished upload. The flag tells them apart: an aborted upload is
@@ -521,7 +565,7 @@ fn has_hung_up(control: &TcpStream) -> bool {
     }
 }
 
-fn receive_binary(stream: &mut TcpStream, file: &mut File) -> Result<u64, Failure> {
+fn receive_binary(stream: &mut Stream, file: &mut File) -> Result<u64, Failure> {
     let mut buffer = vec![0u8; COPY_BUFFER];
     let mut received = 0u64;
     loop {
@@ -536,7 +580,7 @@ fn receive_binary(stream: &mut TcpStream, file: &mut File) -> Result<u64, Failur
 
 /// TYPE A on the way in: each CRLF becomes LF; a CR not followed by LF is kept. A CR at the end
 /// of one read is held back until the next read shows what follows it.
-fn receive_ascii(stream: &mut TcpStream, file: &mut File) -> Result<u64, Failure> {
+fn receive_ascii(stream: &mut Stream, file: &mut File) -> Result<u64, Failure> {
     let mut input = vec![0u8; COPY_BUFFER];
     let mut output = Vec::with_capacity(COPY_BUFFER + 1);
     let mut held_cr = false;

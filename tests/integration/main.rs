@@ -44,3 +44,7 @@ mod integrity;
 
 /// Issue 8: every code name LESSONS.md mentions exists, and its marked commands print what it shows.
 mod lessons;
+
+/// Issue 9: FTPS with curl, lftp, ftplib and suppaftp; --require-tls; broken handshakes; the password on the wire.
+mod ftps;
+

@@ -230,6 +230,12 @@ impl Control {
         line
     }
 
+    /// Whether the server closes the connection within the timeout, whatever it sends first.
+    pub fn reads_to_end(&mut self) -> bool {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest).is_ok()
+    }
+
     /// Whether the server has closed the connection (reads EOF within the timeout).
     pub fn is_closed(&mut self) -> bool {
         let mut buf = [0u8; 1];

@@ -209,17 +209,24 @@ fn unknown_verbs_are_500() {
 }
 
 #[test]
-fn recognised_but_unimplemented_commands_are_502() {
+fn security_commands_without_a_certificate() {
     let server = TestServer::start();
     let mut c = server.connect();
-    // TLS negotiation is allowed before login (RFC 4217), so this is 502, not 530.
-    c.cmd_says("AUTH TLS", 502, "AUTH");
+    // TLS negotiation is allowed before login (RFC 4217), so this is 502, not 530: the server
+    // knows AUTH but has no certificate to offer.
+    c.cmd_says("AUTH TLS", 502, "certificate");
     c.cmd("USER user", 331);
     c.cmd("PASS 12345", 230);
-    for line in ["AUTH TLS", "PBSZ 0", "PROT P", "CCC"] {
-        let verb = line.split(' ').next().unwrap();
-        c.cmd_says(line, 502, verb);
-    }
+    c.cmd_says("AUTH TLS", 502, "certificate");
+    // PBSZ and PROT come after AUTH TLS; CCC is refused by policy.
+    c.cmd_says("PBSZ 0", 503, "AUTH TLS first");
+    c.cmd_says("PROT P", 503, "AUTH TLS first");
+    c.cmd_says("CCC", 534, "CCC refused");
+    let feat = c.cmd("FEAT", 211);
+    assert!(
+        !feat.text().contains("AUTH TLS"),
+        "no TLS, no AUTH in FEAT: {feat:?}"
+    );
     c.cmd("NOOP", 200);
 }
 

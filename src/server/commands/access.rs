@@ -49,7 +49,8 @@ impl Session {
         let Some(user) = self.shared.users.authenticate(&name, password) else {
             return self.login_failed(&name);
         };
-        let jail = match Jail::new(&user.home) {
+        let made_at_start = self.shared.jails.get(&user.home).cloned();
+        let jail = match made_at_start.map_or_else(|| Jail::new(&user.home), Ok) {
             Ok(jail) => jail,
             Err(e) => {
                 self.login = Login::AwaitingUser;
@@ -146,6 +147,10 @@ impl Session {
         self.epsv_all = false;
         self.restart_offset = None;
         self.rename_from = None;
+        // TLS on the control connection cannot be undone (that would need CCC); PBSZ and PROT
+        // start over.
+        self.security.pbsz = false;
+        self.security.private_data = false;
         Reply::new(ReplyCode::ServiceReady, "Logged out; ready for a new user.")
     }
 

@@ -372,6 +372,13 @@ impl Session {
 
     /// Hand a checked job to a transfer thread, with the data connection set up before.
     pub fn start_transfer(&mut self, job: Job) -> Result<Outcome, Reply> {
+        if self.shared.config.require_tls && !self.security.private_data {
+            transfer::discard(job.direction);
+            return Err(Reply::new(
+                ReplyCode::ProtectionLevelRefused,
+                "Data connections must be encrypted here: send PBSZ 0 and PROT P first.",
+            ));
+        }
         let Some(plan) = self.data_plan.take() else {
             transfer::discard(job.direction);
             return Err(Reply::new(
@@ -386,6 +393,11 @@ impl Session {
             connect_timeout: timeouts.data_connect,
             stall_timeout: timeouts.data_stall,
             control: self.replier.socket(),
+            tls: if self.security.private_data {
+                self.shared.config.tls.clone()
+            } else {
+                None
+            },
         };
         transfer::start(job, plan, settings, self.replier.clone())
             .map(Outcome::Transfer)

@@ -17,6 +17,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("ACCT", "ACCT <account> - not needed here (202)"),
     ("ALLO", "ALLO <bytes> - not needed here (202)"),
     ("APPE", "APPE <file> - upload, appending to the file"),
+    (
+        "AUTH",
+        "AUTH TLS - encrypt the control connection (RFC 4217; needs a certificate)",
+    ),
+    ("CCC", "CCC - clear the control connection: refused (534)"),
     ("CDUP", "CDUP - go to the parent folder"),
     ("CWD", "CWD <folder> - change folder"),
     ("DELE", "DELE <file> - delete a file"),
@@ -41,6 +46,10 @@ pub const HELP: &[(&str, &str)] = &[
         "MDTM",
         "MDTM <file> - modification time, YYYYMMDDHHMMSS UTC (RFC 3659)",
     ),
+    (
+        "MFMT",
+        "MFMT <YYYYMMDDHHMMSS> <file> - set the modification time (needs 'T')",
+    ),
     ("MKD", "MKD <folder> - make a folder"),
     (
         "MLSD",
@@ -55,7 +64,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("NOOP", "NOOP - do nothing; keeps the connection alive"),
     (
         "OPTS",
-        "OPTS UTF8 ON - options for other commands (RFC 2389)",
+        "OPTS UTF8 ON | OPTS MLST <facts> - options for other commands (RFC 2389)",
     ),
     ("PASS", "PASS <password> - the password, after USER"),
     (
@@ -63,8 +72,16 @@ pub const HELP: &[(&str, &str)] = &[
         "PASV - passive mode: the server listens, the client connects",
     ),
     (
+        "PBSZ",
+        "PBSZ 0 - protection buffer size, after AUTH TLS (RFC 4217)",
+    ),
+    (
         "PORT",
         "PORT h1,h2,h3,h4,p1,p2 - active mode: the server connects to the client",
+    ),
+    (
+        "PROT",
+        "PROT P|C - encrypted (P) or clear (C) data connections (RFC 4217)",
     ),
     ("PWD", "PWD - print the current folder"),
     ("QUIT", "QUIT - log out and close the connection"),
@@ -175,6 +192,10 @@ impl Session {
     pub fn feat(&self) -> Reply {
         let mut lines: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
         lines.push(self.mlst_facts.feature_line());
+        if self.shared.config.tls.is_some() {
+            // RFC 4217 §6: FEAT names the security commands when TLS is offered.
+            lines.extend(["AUTH TLS", "PBSZ", "PROT"].map(String::from));
+        }
         lines.sort();
         Reply::multi(ReplyCode::SystemStatus, "Features:", lines, "End")
     }

@@ -7,6 +7,7 @@
 //! | [`files`] | service commands on files, §4.1.3; RFC 3659 | RETR STOR APPE STOU DELE RMD MKD RNFR RNTO REST SIZE MDTM |
 //! | [`listing`] | service commands that list, §4.1.3 | LIST NLST |
 //! | [`info`] | informational, §4.1.3; RFC 2389 | PWD SYST STAT FEAT OPTS HELP SITE |
+//! | [`security`] | RFC 2228 §3, RFC 4217 (FTPS) | AUTH PBSZ PROT CCC |
 //!
 //! Each handler is a method on [`Session`](super::session::Session) and returns the reply it
 //! causes, so the reply is written next to the reason for it.
@@ -16,6 +17,7 @@ pub mod files;
 pub mod info;
 pub mod listing;
 pub mod parameters;
+pub mod security;
 
 use std::path::PathBuf;
 

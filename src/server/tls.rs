@@ -1,0 +1,307 @@
+//! FTPS: TLS on the control and data connections (RFC 4217), with rustls.
+//!
+//! Plain FTP sends everything in clear text, the password included: anyone who can capture the
+//! traffic (`tcpdump -A -i lo port 2122`) reads `PASS 12345`. Explicit FTPS fixes that on the
+//! same port: the client sends `AUTH TLS`, the server answers `234`, and both sides run a TLS
+//! handshake on the control connection; from then on every command and reply is encrypted
+//! (RFC 4217 §4). `PBSZ 0` and `PROT P` then ask for the data connections to be TLS too (§8, §9).
+//!
+//! [`TlsConfig`] holds the certificate and key (from PEM files, or generated for `localhost`
+//! with `--tls-self-signed`). [`TlsStream`] is a TLS connection that the session thread can read
+//! while the transfer thread writes a reply: rustls keeps one state machine per connection, so
+//! that state sits behind a mutex held only to encrypt or decrypt, never while waiting for the
+//! network. (A `rustls::StreamOwned` would hold its state across a blocking read, and a reply
+//! could not be sent while the session waits for the next command.)
+
+use std::fmt::Write as _;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rustls::ServerConnection;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use sha2::{Digest, Sha256};
+
+/// The server's TLS identity: certificate chain and key, ready to start connections.
+#[derive(Clone)]
+pub struct TlsConfig {
+    /// For the control connection.
+    control: Arc<rustls::ServerConfig>,
+    /// For data connections: the same, but sending no TLS 1.3 session tickets (see `new`).
+    data: Arc<rustls::ServerConfig>,
+    fingerprint: String,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key; the fingerprint says which certificate this is.
+        write!(f, "TlsConfig {{ sha256: {} }}", self.fingerprint)
+    }
+}
+
+impl TlsConfig {
+    /// Load a certificate chain and a private key from PEM files (`--tls-cert`, `--tls-key`).
+    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<TlsConfig, String> {
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect())
+            .map_err(|e| format!("cannot read certificates from {}: {e}", cert.display()))?;
+        if chain.is_empty() {
+            return Err(format!("no certificate found in {}", cert.display()));
+        }
+        let key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| format!("cannot read a private key from {}: {e}", key.display()))?;
+        TlsConfig::new(chain, key)
+    }
+
+    /// A fresh self-signed certificate for `localhost`, `127.0.0.1` and `::1`: enough for a
+    /// classroom, where clients accept it with `--insecure` (curl `-k`) after checking the
+    /// fingerprint the server logs.
+    pub fn self_signed() -> Result<TlsConfig, String> {
+        let names = vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ];
+        let certified = rcgen::generate_simple_self_signed(names)
+            .map_err(|e| format!("cannot generate a certificate: {e}"))?;
+        let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+        TlsConfig::new(vec![certified.cert.der().clone()], key.into())
+    }
+
+    fn new(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<TlsConfig, String> {
+        let fingerprint = fingerprint(&chain[0]);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let control = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
+            .map_err(|e| format!("the certificate and key do not make a TLS setup: {e}"))?;
+        // After a TLS 1.3 handshake the server sends session tickets. On an upload the client
+        // only writes and never reads them; when it closes, those unread bytes make its kernel
+        // reset the connection instead of closing it, and the upload looks broken (curl does
+        // exactly this). Data connections therefore send none.
+        let mut data = control.clone();
+        data.send_tls13_tickets = 0;
+        Ok(TlsConfig {
+            control: Arc::new(control),
+            data: Arc::new(data),
+            fingerprint,
+        })
+    }
+
+    /// The SHA-256 fingerprint of the certificate, `AB:CD:…`, as browsers and curl show it.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Start TLS on the control connection (after `AUTH TLS`) and run the handshake, waiting
+    /// at most `timeout`. `early` holds bytes already read from the socket that belong to the
+    /// handshake.
+    pub fn accept_control(
+        &self,
+        socket: TcpStream,
+        early: &[u8],
+        timeout: Duration,
+    ) -> io::Result<TlsStream> {
+        TlsStream::accept(&self.control, socket, early, timeout)
+    }
+
+    /// Start TLS on a data connection (under `PROT P`) and run the handshake.
+    pub fn accept_data(&self, socket: TcpStream, timeout: Duration) -> io::Result<TlsStream> {
+        TlsStream::accept(&self.data, socket, &[], timeout)
+    }
+}
+
+impl TlsStream {
+    fn accept(
+        config: &Arc<rustls::ServerConfig>,
+        socket: TcpStream,
+        early: &[u8],
+        timeout: Duration,
+    ) -> io::Result<TlsStream> {
+        let connection = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+        let stream = TlsStream {
+            state: Mutex::new(connection),
+            socket,
+            incoming: Mutex::new(Incoming {
+                // One TLS record is at most 16 KiB plus a little: one read can take a whole one.
+                buffer: vec![0u8; 17 * 1024],
+                start: 0,
+                end: 0,
+            }),
+        };
+        if !early.is_empty() {
+            let mut state = stream.lock();
+            let mut early = early;
+            while !early.is_empty() {
+                state.read_tls(&mut early)?;
+            }
+        }
+        stream.handshake(timeout)?;
+        Ok(stream)
+    }
+}
+
+/// `AB:CD:…` for the SHA-256 of a certificate.
+fn fingerprint(cert: &CertificateDer<'_>) -> String {
+    let digest = Sha256::digest(cert.as_ref());
+    let mut out = String::with_capacity(95);
+    for (i, byte) in digest.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        let _ = write!(out, "{byte:02X}");
+    }
+    out
+}
+
+/// A TLS connection that one thread may read while another writes.
+pub struct TlsStream {
+    /// rustls's state: encryption keys, buffers. Locked only to encrypt or decrypt.
+    state: Mutex<ServerConnection>,
+    /// The TCP connection underneath.
+    socket: TcpStream,
+    /// Bytes read from the network that rustls has not taken yet (it takes at most what its
+    /// buffers allow at a time). Only the reading thread touches it.
+    incoming: Mutex<Incoming>,
+}
+
+/// Raw bytes waiting for rustls: `buffer[start..end]`.
+struct Incoming {
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl TlsStream {
+    /// The TCP connection underneath (to shut it down, or to look at it).
+    pub fn socket(&self) -> &TcpStream {
+        &self.socket
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ServerConnection> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Run the handshake to its end.
+    fn handshake(&self, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        let previous = self.socket.read_timeout()?;
+        self.socket.set_read_timeout(Some(timeout))?;
+        let result = (|| {
+            loop {
+                let mut state = self.lock();
+                send_pending(&mut state, &self.socket)?;
+                if !state.is_handshaking() {
+                    return Ok(());
+                }
+                drop(state);
+                if Instant::now() >= deadline {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "TLS handshake timed out",
+                    ));
+                }
+                if self.receive()? == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the client closed the connection during the TLS handshake",
+                    ));
+                }
+            }
+        })();
+        self.socket.set_read_timeout(previous)?;
+        result
+    }
+
+    /// Hand rustls more bytes from the network, reading from the socket (without holding the
+    /// state lock) when none are waiting. Returns 0 when the TCP connection has ended.
+    fn receive(&self) -> io::Result<usize> {
+        let mut incoming = self.incoming.lock().unwrap_or_else(|p| p.into_inner());
+        if incoming.start == incoming.end {
+            let n = (&self.socket).read(&mut incoming.buffer)?;
+            if n == 0 {
+                // Tell rustls the stream ended, so it can tell a clean close from a cut one.
+                let mut state = self.lock();
+                state.read_tls(&mut &[][..])?;
+                let _ = state.process_new_packets();
+                return Ok(0);
+            }
+            incoming.start = 0;
+            incoming.end = n;
+        }
+        let mut state = self.lock();
+        let (start, end) = (incoming.start, incoming.end);
+        let mut waiting = &incoming.buffer[start..end];
+        let taken = state.read_tls(&mut waiting)?;
+        incoming.start += taken;
+        if let Err(error) = state.process_new_packets() {
+            // Send the alert that says why, then give up on the connection.
+            let _ = send_pending(&mut state, &self.socket);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+        }
+        send_pending(&mut state, &self.socket)?;
+        Ok(taken.max(1))
+    }
+
+    /// Read decrypted bytes; 0 at the end (the peer's close_notify, or a TCP close without one,
+    /// which vsftpd and pyftpdlib also accept as the end).
+    pub fn read(&self, buffer: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.lock().reader().read(buffer) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            if self.receive()? == 0 {
+                // The plaintext left (if any) is read above on the next turn; after that,
+                // rustls reports the end.
+                let mut state = self.lock();
+                return match state.reader().read(buffer) {
+                    Ok(n) => Ok(n),
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+                    Err(e) => Err(e),
+                };
+            }
+        }
+    }
+
+    /// Encrypt and send `data`, all of it.
+    pub fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
+        let mut state = self.lock();
+        while !data.is_empty() {
+            // rustls takes only as much as its buffer limit allows at a time; sending what it
+            // has encrypted makes room for the rest.
+            let taken = state.writer().write(data)?;
+            data = &data[taken..];
+            send_pending(&mut state, &self.socket)?;
+        }
+        Ok(())
+    }
+
+    /// Say goodbye in TLS (close_notify), then close our sending side of TCP. In stream mode
+    /// the end of the data connection is the end of the file, and under TLS the close_notify is
+    /// what proves the end was not forged by cutting the connection (RFC 4217 §12.6).
+    pub fn close(&self) -> io::Result<()> {
+        let mut state = self.lock();
+        state.send_close_notify();
+        send_pending(&mut state, &self.socket)?;
+        self.socket.shutdown(Shutdown::Write)
+    }
+}
+
+/// Write out whatever rustls has encrypted and wants sent.
+fn send_pending(state: &mut ServerConnection, socket: &TcpStream) -> io::Result<()> {
+    let mut socket = socket;
+    while state.wants_write() {
+        state.write_tls(&mut socket)?;
+    }
+    Ok(())
+}
