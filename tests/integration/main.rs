@@ -47,4 +47,3 @@ mod lessons;
 
 /// Issue 9: FTPS with curl, lftp, ftplib and suppaftp; --require-tls; broken handshakes; the password on the wire.
 mod ftps;
-
