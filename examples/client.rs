@@ -8,14 +8,24 @@
 //! cargo run --example client -- --help             # all flags and every action word
 //! ```
 //!
+//! FTPS (RFC 4217): start the server with `--tls-self-signed` (it logs the certificate's
+//! SHA-256 fingerprint), then compare it with the one the client shows:
+//!
+//! ```text
+//! cargo run --example client -- --tls --insecure --password 12345 pwd ls
+//! cargo run --example client -- --tls --ca cert.pem --password 12345 pwd   # a trusted PEM
+//! ```
+//!
 //! It works against any FTP server: `--host ftp.example.org --port 21 --user anonymous`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use localftp::client::action::SCRIPT_HELP;
 use localftp::client::data::DataMode;
+use localftp::client::tls::Trust;
 use localftp::client::{Options, run};
 
 /// localftp's guided client: walks through an FTP session and shows what travels on the wire.
@@ -53,6 +63,19 @@ struct Flags {
     #[arg(long, value_enum, default_value_t = Mode::Passive)]
     mode: Mode,
 
+    /// Explicit FTPS: AUTH TLS before logging in, then PBSZ 0 and PROT P (needs --insecure or
+    /// --ca).
+    #[arg(long)]
+    tls: bool,
+
+    /// With --tls: accept any certificate (compare the fingerprint shown with the server's).
+    #[arg(long, conflicts_with = "ca")]
+    insecure: bool,
+
+    /// With --tls: trust only certificates signed by (or equal to) one in this PEM file.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+
     /// Actions to run in order, e.g. pwd ls "get baca_saya.txt" (see ACTIONS below).
     actions: Vec<String>,
 }
@@ -81,6 +104,12 @@ fn main() -> ExitCode {
             Mode::Passive => DataMode::Passive,
             Mode::Epsv => DataMode::ExtendedPassive,
             Mode::Active => DataMode::Active,
+        },
+        tls: flags.tls,
+        trust: match (flags.insecure, flags.ca) {
+            (true, _) => Some(Trust::Insecure),
+            (false, Some(ca)) => Some(Trust::Ca(ca)),
+            (false, None) => None,
         },
     })
 }

@@ -15,6 +15,9 @@
 //! why every transfer needs a new one. Closing an upload's connection is how the client says
 //! "that was the last byte".
 //!
+//! Under `PROT P` (FTPS, RFC 4217 §9) the new connection starts with a TLS handshake, in which
+//! the server is the TLS server whichever side connected; see [`super::tls::secure_data`].
+//!
 //! Once the connection is open, [`super::copy`] moves and counts the bytes.
 
 use std::io;
@@ -23,6 +26,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::error::ClientError;
+use super::stream::Stream;
+use super::tls;
 use super::wire::Wire;
 
 /// Who opens the data connection.
@@ -214,7 +219,8 @@ impl Pending {
     /// The open data connection, once the server has accepted the transfer command. Passive:
     /// already open. Active: wait (at most the timeout) for the server to connect, from the
     /// control connection's host only (RFC 2577 §3: anyone else could be stealing the file).
-    pub fn open(self, wire: &Wire) -> Result<TcpStream, ClientError> {
+    /// Under `PROT P`, the TLS handshake follows.
+    pub fn open(self, wire: &Wire) -> Result<Stream, ClientError> {
         let stream = match self {
             Pending::Connected(stream) => stream,
             Pending::Listening(listener) => accept(&listener, wire)?,
@@ -222,7 +228,10 @@ impl Pending {
         let timeout = Some(wire.timeout());
         let _ = stream.set_read_timeout(timeout);
         let _ = stream.set_write_timeout(timeout);
-        Ok(stream)
+        match wire.data_tls() {
+            Some(settings) => tls::secure_data(stream, settings, wire.narrator()),
+            None => Ok(Stream::Plain(stream)),
+        }
     }
 }
 

@@ -85,6 +85,22 @@ pub enum ClientError {
         /// The socket error.
         source: io::Error,
     },
+    /// `--tls`: the server answered `AUTH TLS` with something other than `234` (a `502` when it
+    /// has no certificate), so the client stops rather than log in in clear text.
+    NoTls {
+        /// The reply code.
+        code: u16,
+        /// The reply's text, as sent.
+        text: String,
+    },
+    /// `--tls`: the TLS handshake on the control connection failed: the certificate was
+    /// refused (another CA, another name, expired), or the server broke the handshake off.
+    Tls {
+        /// Where the handshake was.
+        during: String,
+        /// The error from rustls or the socket ([`super::tls::explain`] puts it in words).
+        source: io::Error,
+    },
     /// A menu action was written in a way the client does not understand.
     Usage(String),
     /// The terminal prompt failed (the terminal went away).
@@ -101,6 +117,8 @@ impl ClientError {
             | ClientError::ConnectionLost { .. }
             | ClientError::Timeout { .. }
             | ClientError::BadReply { .. }
+            | ClientError::NoTls { .. }
+            | ClientError::Tls { .. }
             | ClientError::Prompt(_) => true,
             // 421 is the server saying it is closing the control connection.
             ClientError::Refused { code, .. } => *code == ReplyCode::ServiceNotAvailable.number(),
@@ -221,6 +239,19 @@ impl fmt::Display for ClientError {
             ClientError::Data { during, source } => {
                 write!(f, "the data connection failed while {during}: {source}")
             }
+            ClientError::NoTls { code, text } => write!(
+                f,
+                "the server does not offer FTPS: it answered AUTH TLS with {code} ({}), so the \
+                 client stops rather than send the password in clear text; leave out --tls for \
+                 plain FTP, or give the server a certificate (localftp: --tls-self-signed); the \
+                 server said: {text}",
+                meaning(*code)
+            ),
+            ClientError::Tls { during, source } => write!(
+                f,
+                "the TLS handshake failed ({during}): {}",
+                super::tls::explain(source)
+            ),
             ClientError::Usage(message) => write!(f, "{message}"),
             ClientError::Prompt(message) => write!(f, "the terminal prompt failed: {message}"),
         }

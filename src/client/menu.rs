@@ -16,6 +16,7 @@ use super::data::DataMode;
 use super::error::ClientError;
 use super::narrate::Narrator;
 use super::terminal::{ask, install_ctrl_c, keyed, secret};
+use super::tls::{self, Tls};
 use super::{Client, DEFAULT_HOST, DEFAULT_USER, FileType, Flow, Options};
 use crate::server::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_PORT};
 
@@ -25,8 +26,8 @@ pub fn run(options: Options) -> ExitCode {
     let narrator = Narrator::new(options.plain);
     let stdin_is_terminal = io::stdin().is_terminal();
     let menu = options.actions.is_empty() && stdin_is_terminal;
-    // A script is read and checked before connecting: a typo costs no network round trip.
-    let script = match script(&options, menu) {
+    // Flags and a script are checked before connecting: a typo costs no network round trip.
+    let script = match tls::check_flags(&options).and_then(|()| script(&options, menu)) {
         Ok(script) => script,
         Err(error) => {
             narrator.error(&error);
@@ -44,7 +45,15 @@ pub fn run(options: Options) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut client = match Client::connect(&login.host, login.port, options.timeout, narrator) {
+    let tls = match Tls::for_host(&options, &login.host) {
+        Ok(tls) => tls,
+        Err(error) => {
+            narrator.error(&error);
+            return ExitCode::from(2);
+        }
+    };
+    let connected = Client::connect(&login.host, login.port, options.timeout, narrator, tls);
+    let mut client = match connected {
         Ok(client) => client,
         Err(error) => return fail(&Narrator::new(options.plain), &error),
     };
@@ -64,6 +73,12 @@ pub fn run(options: Options) -> ExitCode {
             }
             Err(error) => return fail(client.narrator(), &error),
         }
+    }
+    // Under TLS, data connections are encrypted too, or the session stops here.
+    if client.is_tls()
+        && let Err(error) = client.protect_data()
+    {
+        return fail(client.narrator(), &error);
     }
     let mut failed = false;
     let mut steps = script.map(Vec::into_iter);

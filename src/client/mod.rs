@@ -5,7 +5,10 @@
 //!
 //! 1. **Stage 1, the control connection** (RFC 959 §3.2, §5.1): a TCP connection to port 2122,
 //!    then the server's `220` greeting, shown exactly as sent.
+//!    With `--tls`, **stage 1b**: `AUTH TLS` → `234` and the TLS handshake (RFC 4217 §4), so
+//!    that everything after it, the password first, is encrypted.
 //! 2. **Stage 2, login** (§4.1.1): `USER` → `331`, `PASS` → `230` (or `530`, and what it means).
+//!    With `--tls`, **stage 2b**: `PBSZ 0` and `PROT P`, so data connections are TLS too.
 //! 3. **Stage 3, the menu**: one method of [`Client`] per operation: [`Client::pwd`],
 //!    [`Client::list`], [`Client::get`], [`Client::put`], [`Client::cd`], [`Client::up`],
 //!    [`Client::mkdir`], [`Client::rename`], [`Client::delete`], [`Client::rmdir`],
@@ -17,6 +20,8 @@
 //! | [`wire`] | the control connection: the one place every command is sent and every reply read |
 //! | [`data`] | the second connection: PASV/EPSV/PORT, with their arithmetic shown |
 //! | [`copy`] | the bytes on it: counted, and converted in TYPE A |
+//! | [`stream`] | one connection type, plain TCP or TLS, for the control and data connections |
+//! | [`tls`] | FTPS (RFC 4217): AUTH TLS, the handshakes, PBSZ/PROT, whom to trust |
 //! | [`narrate`] | what the student sees: `C:` commands, `S:` replies, `(code)` meanings, `[data]` |
 //! | `transfer` | LIST, RETR, STOR and resuming: the 1xx … 2xx sequence around a data connection |
 //! | [`menu`] | the session from start to QUIT, driven by the dialoguer menu or a script |
@@ -31,10 +36,12 @@
 //! `PASV` is parsed inside without the `227` ever being shown. So after the greeting, [`wire`]
 //! reads and writes the control connection itself, and [`data`] makes the data connection with
 //! `std::net::TcpStream`, by hand, as the student should see it done. suppaftp's `list`
-//! parser still reads the `LIST` lines, which have no standard format.
+//! parser still reads the `LIST` lines, which have no standard format. For the same reason TLS
+//! is done with rustls directly rather than suppaftp's rustls feature (see [`tls`]).
 //!
-//! What a production client does that this one leaves out: TLS (FTPS, RFC 4217), MLSD, keeping
-//! the connection alive with NOOP, and reconnecting after the server hangs up.
+//! What a production client does that this one leaves out: implicit FTPS (port 990), client
+//! certificates, the system's CA store, MLSD, keeping the connection alive with NOOP, and
+//! reconnecting after the server hangs up.
 
 pub mod action;
 pub mod copy;
@@ -42,7 +49,9 @@ pub mod data;
 pub mod error;
 pub mod menu;
 pub mod narrate;
+pub mod stream;
 mod terminal;
+pub mod tls;
 mod transfer;
 pub mod wire;
 
@@ -51,6 +60,7 @@ use std::time::Duration;
 use data::DataMode;
 use error::ClientError;
 use narrate::Narrator;
+use tls::{Tls, Trust};
 use wire::Wire;
 
 pub use action::Action;
@@ -85,6 +95,10 @@ pub struct Options {
     pub timeout: Duration,
     /// Who opens the data connections, until the menu changes it.
     pub mode: DataMode,
+    /// `--tls`: explicit FTPS (RFC 4217): AUTH TLS before USER, then PBSZ 0 and PROT P.
+    pub tls: bool,
+    /// With `tls`, how the server's certificate is trusted (`--insecure` or `--ca FILE`).
+    pub trust: Option<Trust>,
 }
 
 impl Default for Options {
@@ -98,6 +112,8 @@ impl Default for Options {
             plain: false,
             timeout: Duration::from_secs(15),
             mode: DataMode::Passive,
+            tls: false,
+            trust: None,
         }
     }
 }
@@ -132,19 +148,24 @@ pub struct Client {
 }
 
 impl Client {
-    /// Stage 1: open the control connection and show the greeting.
+    /// Stage 1: open the control connection and show the greeting; with `tls`, stage 1b:
+    /// AUTH TLS and the handshake.
     pub fn connect(
         host: &str,
         port: u16,
         timeout: Duration,
         narrator: Narrator,
+        tls: Option<Tls>,
     ) -> Result<Client, ClientError> {
         narrator.stage("Stage 1: the control connection (RFC 959 §3.2 and §5.1)");
         narrator.note(&format!(
             "opening a TCP connection to {host}:{port}: the kernels exchange SYN, SYN-ACK, ACK \
              (the three-way handshake), then the server speaks first"
         ));
-        let (wire, _greeting) = Wire::connect(host, port, timeout, narrator)?;
+        let (mut wire, _greeting) = Wire::connect(host, port, timeout, narrator)?;
+        if let Some(tls) = tls {
+            wire = tls::secure_control(wire, tls)?;
+        }
         Ok(Client {
             wire,
             file_type: FileType::Binary,
@@ -174,16 +195,24 @@ impl Client {
             .wire
             .require(&format!("USER {user}"), |code| code == 331 || code == 230)?;
         if reply.code == 331 {
-            self.narrator().note(
+            self.narrator().note(if self.wire.is_tls() {
+                "the password goes next, encrypted: it travels inside the TLS connection that \
+                 AUTH TLS set up"
+            } else {
                 "the password goes next, in clear text: plain FTP encrypts nothing \
-                 (FTPS, RFC 4217, adds TLS)",
-            );
+                 (FTPS, RFC 4217, adds TLS)"
+            });
             self.wire
                 .require(&format!("PASS {password}"), |code| code == 230)?;
         }
         self.narrator()
             .note("logged in: every command from now on travels on this same control connection");
         Ok(())
+    }
+
+    /// Whether the control connection is encrypted (`--tls`).
+    pub fn is_tls(&self) -> bool {
+        self.wire.is_tls()
     }
 
     /// Who shows what happens.
@@ -341,6 +370,13 @@ impl Client {
                  menu's LIST, RETR or STOR (ls, get, put), which show every step"
             )));
         }
+        if matches!(verb.as_str(), "AUTH" | "CCC") {
+            // After its 2yz the connection would change under the client's feet.
+            return Err(ClientError::Usage(format!(
+                "{verb} starts or ends TLS, which a raw command cannot follow; start the \
+                 client with --tls for FTPS"
+            )));
+        }
         let mut reply = self.wire.command(line)?;
         while reply.is_preliminary() {
             reply = self
@@ -353,6 +389,12 @@ impl Client {
                 "nothing will use this data connection: the menu's transfers set up their own",
             ),
             ("TYPE", _) => self.server_type = None,
+            // The data connections follow the server: PROT C makes them plain again, and REIN
+            // forgets PBSZ and PROT.
+            ("PROT", 200) => self
+                .wire
+                .set_private_data(line[4..].trim().eq_ignore_ascii_case("P")),
+            ("REIN", 220) => self.wire.set_private_data(false),
             _ => {}
         }
         if reply.code >= 400 {

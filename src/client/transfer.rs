@@ -19,7 +19,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
 use std::path::{Path, PathBuf};
 
 use suppaftp::list::ListParser;
@@ -27,6 +26,7 @@ use suppaftp::list::ListParser;
 use super::copy::{self, CopyError, Counts};
 use super::data;
 use super::error::ClientError;
+use super::tls;
 use super::wire::refusal;
 use super::{Client, FileType};
 
@@ -342,9 +342,6 @@ impl Client {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        // Closing is the end-of-file marker in stream mode: the server replies after it.
-        let _ = stream.shutdown(Shutdown::Both);
-        drop(stream);
         let outcome = match copied {
             Ok(counts) => {
                 copy::report(self.narrator(), counts, downloading);
@@ -368,6 +365,11 @@ impl Client {
                 Err(local_error(local_path, source, downloading))
             }
         };
+        if stream.is_tls() && outcome.is_ok() {
+            tls::narrate_end(self.narrator(), downloading);
+        }
+        // Closing is the end-of-file marker in stream mode: the server replies after it.
+        stream.close(outcome.is_ok());
         let last = self.wire.read_reply("the reply that ends the transfer")?;
         match outcome {
             Ok(counts) if last.is_success() => Ok(counts),

@@ -15,17 +15,24 @@
 //!
 //! Later issues hook in here: a quiz asks the student to predict the code between
 //! [`Wire::send`] and [`Wire::read_reply`], and protocol notes compare each reply with the RFCs
-//! right after it is read. TLS (`AUTH TLS`) would replace the socket under `reader`/`writer`
-//! with suppaftp's TLS stream once the `234` arrives.
+//! right after it is read.
+//!
+//! TLS (`--tls`, RFC 4217): after `AUTH TLS` is answered `234`, [`Wire::start_tls`] runs the
+//! handshake on the same socket and puts the TLS stream where the plain one was (see
+//! [`super::stream`] and [`super::tls`]); `send` and `read_reply` go on exactly as before,
+//! now encrypted.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use rustls::ClientConnection;
 use suppaftp::{FtpError, FtpStream};
 
 use super::error::ClientError;
 use super::narrate::Narrator;
+use super::stream::Stream;
+use super::tls::Tls;
 
 /// The longest reply line the client accepts. Real replies are under 512 bytes; a server that
 /// sends an endless line must not make the client buffer it forever.
@@ -110,10 +117,14 @@ pub fn shown(line: &str) -> String {
 
 /// The control connection, with the narrator that shows everything on it.
 pub struct Wire {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    /// The connection, plain or TLS: read through the buffer, written through `get_mut`.
+    reader: BufReader<Stream>,
     narrator: Narrator,
     timeout: Duration,
+    /// The TLS settings, once the control connection is TLS (the data connections reuse them).
+    tls: Option<Tls>,
+    /// `PROT P` was accepted: every data connection starts with a TLS handshake.
+    private_data: bool,
 }
 
 impl Wire {
@@ -169,12 +180,61 @@ impl Wire {
         // suppaftp's copy of the socket closes here; ours keeps the connection open.
         narrator.reply(&greeting);
         let wire = Wire {
-            writer: ours.try_clone().map_err(lost)?,
-            reader: BufReader::new(ours),
+            reader: BufReader::new(Stream::Plain(ours)),
             narrator,
             timeout,
+            tls: None,
+            private_data: false,
         };
         Ok((wire, greeting))
+    }
+
+    /// After `234` to `AUTH TLS`: run the TLS handshake on this connection, and carry on with
+    /// the TLS stream in place of the plain one.
+    pub fn start_tls(self, mut tls: Tls) -> Result<Wire, ClientError> {
+        if !self.reader.buffer().is_empty() {
+            // Bytes after the 234 in clear text would be read later as if they came through
+            // TLS: a man in the middle could plant replies that way (the STARTTLS injection).
+            return Err(ClientError::BadReply {
+                problem: "the server sent more after the 234, before the TLS handshake".into(),
+            });
+        }
+        let Stream::Plain(socket) = self.reader.into_inner() else {
+            return Err(ClientError::Usage("TLS is already on".into()));
+        };
+        let stream = tls
+            .handshake_control(socket)
+            .map_err(|source| ClientError::Tls {
+                during: "on the control connection, after AUTH TLS".into(),
+                source,
+            })?;
+        Ok(Wire {
+            reader: BufReader::new(Stream::Tls(Box::new(stream))),
+            narrator: self.narrator,
+            timeout: self.timeout,
+            tls: Some(tls),
+            private_data: false,
+        })
+    }
+
+    /// Whether the control connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        self.reader.get_ref().is_tls()
+    }
+
+    /// The control connection's TLS state (version, cipher suite, certificate), if TLS.
+    pub fn tls_state(&self) -> Option<&ClientConnection> {
+        self.reader.get_ref().tls()
+    }
+
+    /// Record the server's answer to `PROT`: P makes data connections TLS, C plain.
+    pub fn set_private_data(&mut self, private: bool) {
+        self.private_data = private && self.tls.is_some();
+    }
+
+    /// The TLS settings for data connections: some only under `PROT P`.
+    pub fn data_tls(&self) -> Option<&Tls> {
+        self.tls.as_ref().filter(|_| self.private_data)
     }
 
     /// Send one command line (CRLF is added) and show it.
@@ -187,8 +247,10 @@ impl Wire {
         }
         self.narrator.command(&shown(line));
         // No Telnet IAC (0xFF) escaping is needed: 0xFF never occurs in UTF-8 text.
-        self.writer
+        let writer = self.reader.get_mut();
+        writer
             .write_all(format!("{line}\r\n").as_bytes())
+            .and_then(|()| writer.flush())
             .map_err(|e| ClientError::control(format!("sending {}", shown(line)), e, self.timeout))
     }
 
@@ -250,12 +312,12 @@ impl Wire {
 
     /// The server's address (a passive data connection goes to the same host).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.writer.peer_addr().ok()
+        self.reader.get_ref().socket().peer_addr().ok()
     }
 
     /// The client's own address (an active data connection listens on the same IP).
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.writer.local_addr().ok()
+        self.reader.get_ref().socket().local_addr().ok()
     }
 
     fn read_line(&mut self, waiting_for: &str) -> Result<String, ClientError> {

@@ -47,3 +47,6 @@ mod lessons;
 
 /// Issue 9: FTPS with curl, lftp, ftplib and suppaftp; --require-tls; broken handshakes; the password on the wire.
 mod ftps;
+
+/// Issue 9: the guided client with --tls: AUTH TLS, PBSZ/PROT, TLS data connections, --insecure, --ca, and its errors.
+mod client_tls;
