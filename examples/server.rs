@@ -126,6 +126,11 @@ struct Flags {
     #[arg(long)]
     require_tls: bool,
 
+    /// Do not fsync uploads before they replace their target: faster, but a power cut right
+    /// after an upload may leave an empty or partial file under its name.
+    #[arg(long)]
+    no_fsync: bool,
+
     /// Seconds a control connection may stay idle before it is closed with 421.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     idle_timeout: u64,
@@ -263,6 +268,7 @@ fn configure(flags: Flags) -> Result<Config, String> {
         anonymous,
         tls,
         require_tls: flags.require_tls,
+        fsync: !flags.no_fsync,
     })
 }
 

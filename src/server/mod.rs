@@ -134,6 +134,9 @@ pub struct Config {
     pub tls: Option<tls::TlsConfig>,
     /// Refuse USER before `AUTH TLS`, and transfers without `PROT P`.
     pub require_tls: bool,
+    /// `fsync` an upload before it replaces its target (on by default): the upload is on the
+    /// disk, not only in the page cache, before the old file goes. Off trades that for speed.
+    pub fsync: bool,
 }
 
 impl Default for Config {
@@ -159,6 +162,7 @@ impl Default for Config {
             anonymous: None,
             tls: None,
             require_tls: false,
+            fsync: true,
         }
     }
 }

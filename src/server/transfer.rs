@@ -135,6 +135,8 @@ pub struct Settings {
     pub control: Option<TcpStream>,
     /// Under `PROT P`, the TLS setup for the data connection (RFC 4217 §9).
     pub tls: Option<TlsConfig>,
+    /// Force an upload's bytes onto the disk before it replaces the target (`Config::fsync`).
+    pub fsync: bool,
 }
 
 /// A transfer running on its helper thread.
@@ -268,6 +270,7 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
             settings.transfer_type,
             &control.abort,
             settings.control.as_ref(),
+            settings.fsync,
         ),
     };
     let seconds = started.elapsed().as_secs_f64();
@@ -473,6 +476,7 @@ fn receive(
     transfer_type: TransferType,
     abort: &AtomicBool,
     client: Option<&TcpStream>,
+    fsync: bool,
 ) -> Result<u64, Failure> {
     let Upload { mut file, finish } = upload;
     let copied = match transfer_type {
@@ -490,17 +494,20 @@ fn receive(
             return Err(Failure::Network(io::Error::other("aborted")));
         }
         // On the disk before it replaces anything: a disk that fills up or a quota reached
-        // only at write-back (NFS, XFS) shows here, while the old file is still whole.
-        if matches!(finish, Finish::Rename { .. }) {
+        // only at write-back (NFS, XFS) shows here, while the old file is still whole, and a
+        // power cut after the rename cannot leave an empty file under the name.
+        if fsync && matches!(finish, Finish::Rename { .. }) {
             file.sync_data().map_err(Failure::Disk)?;
         }
         // In stream mode the end of the data connection *is* the end of the file (RFC 959
         // §3.4.1), so a client killed mid-upload looks like one that finished. The difference:
         // a killed client's control connection is closed too. An upload counts only if the
         // client is still there.
-        let grace = match finish {
-            Finish::Rename { .. } => HANG_UP_GRACE,
-            Finish::InPlace => Duration::ZERO,
+        // Waiting costs every such upload the grace time before its 226, so only an upload
+        // that would replace an existing file waits: that is the file the guarantee protects.
+        let grace = match &finish {
+            Finish::Rename { target, .. } if target.exists() => HANG_UP_GRACE,
+            Finish::Rename { .. } | Finish::InPlace => Duration::ZERO,
         };
         if client.is_some_and(|control| hangs_up_within(control, grace)) {
             return Err(Failure::Network(io::Error::other(

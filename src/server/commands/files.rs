@@ -393,6 +393,7 @@ impl Session {
             connect_timeout: timeouts.data_connect,
             stall_timeout: timeouts.data_stall,
             control: self.replier.socket(),
+            fsync: self.shared.config.fsync,
             tls: if self.security.private_data {
                 self.shared.config.tls.clone()
             } else {
