@@ -17,6 +17,8 @@
 //! | `server::users` | who may log in, with which password, letters and home folder |
 //! | `server::jail` | virtual path ↔ real path: `/` is the user's home and nothing escapes it |
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
+//! | `server::stream` | one connection type, plain or TLS, for control and data alike |
+//! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |
 //! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard; atomic uploads; `sendfile` |
 //! | `server::listing` | `ls -l` lines for LIST, names for NLST, RFC 3659 facts for MLSD/MLST |
 //! | `server::commands` | one module per RFC 959 §4.1 command family |
@@ -24,6 +26,7 @@
 //! | `client::wire` | the one place the client sends commands and reads replies, narrating both |
 //! | `client::data` | the data connection by hand: PASV's six numbers, EPSV, PORT |
 //! | `client::transfer` | 150 … bytes … 226, downloads to `.part` first, resume |
+//! | `client::tls`, `client::stream` | `--tls`: AUTH TLS, the handshake, PBSZ/PROT, TLS data connections |
 //! | `client::action` | the script words (`pwd`, `get a.txt`, …) for non-interactive use |
 //! | `client::menu`, `client::terminal` | the dialoguer menu, prompts and Ctrl-C |
 //!
