@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use localftp::server::faults::{Fault, Faults};
 use localftp::server::tls::TlsConfig;
 use localftp::server::users::{User, hash_password, load_users_file};
 use localftp::server::{Config, SEED_BANNER, SEED_PORT, Server, Timeouts};
@@ -130,6 +131,27 @@ struct Flags {
     /// after an upload may leave an empty or partial file under its name.
     #[arg(long)]
     no_fsync: bool,
+
+    /// Log, after every reply, one line saying why it was sent: RFC section, session state
+    /// before and after, the permission letter checked, the jail's decision; and the data
+    /// connection's events (target `explain`).
+    #[arg(long)]
+    explain: bool,
+
+    /// Write each session's conversation to DIR: session-N.txt to read, session-N.jsonl for
+    /// programs (passwords masked).
+    #[arg(long, value_name = "DIR")]
+    transcript: Option<PathBuf>,
+
+    /// Deterministic output for grading clients: first free passive port of --passive-ports,
+    /// one fixed time in listings and MDTM, numbered STOU names, transcripts without times.
+    #[arg(long)]
+    lab: bool,
+
+    /// Misbehave on purpose, for exercises (repeatable): multiline, split, slow, always-125,
+    /// wrong-227, early-close, random-421, bare-lf.
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<Fault>,
 
     /// Seconds a control connection may stay idle before it is closed with 421.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
@@ -244,6 +266,12 @@ fn configure(flags: Flags) -> Result<Config, String> {
                 .into(),
         );
     }
+    for fault in &flags.faults {
+        log::warn!("fault {fault} is on: this server misbehaves on purpose (--fault)");
+    }
+    if flags.lab {
+        log::info!("lab mode: deterministic ports, times and names (--lab)");
+    }
     Ok(Config {
         bind: flags.bind,
         port: flags.port,
@@ -269,6 +297,10 @@ fn configure(flags: Flags) -> Result<Config, String> {
         tls,
         require_tls: flags.require_tls,
         fsync: !flags.no_fsync,
+        explain: flags.explain,
+        transcript_dir: flags.transcript,
+        lab: flags.lab,
+        faults: Faults::new(flags.faults),
     })
 }
 

@@ -56,6 +56,8 @@ pub enum SiteCommand {
     },
     /// `SITE PERMS`: the logged-in user's permission letters, explained.
     Perms,
+    /// `SITE WHO`: the live sessions (needs the `S` letter).
+    Who,
     /// Any other SITE sub-command (answered 501 with the list of known ones).
     Other(String),
 }
@@ -224,6 +226,7 @@ impl Command {
             List(_) => "LIST",
             Nlst(_) => "NLST",
             Site(SiteCommand::Chmod { .. }) => "SITE CHMOD",
+            Site(SiteCommand::Who) => "SITE WHO",
             Site(_) => "SITE",
             Syst => "SYST",
             Stat(_) => "STAT",
@@ -241,6 +244,33 @@ impl Command {
             Prot(_) => "PROT",
             Ccc => "CCC",
             Unknown(verb) => verb,
+        }
+    }
+}
+
+impl Command {
+    /// Where the command is defined, for `--explain` and for students looking it up.
+    pub fn rfc_section(&self) -> &'static str {
+        use Command::*;
+        match self {
+            User(_) | Pass(_) | Acct(_) | Cwd(_) | Cdup | Rein | Quit => "RFC 959 §4.1.1",
+            Port(_) | Pasv | Type(_) | Mode | Stru => "RFC 959 §4.1.2",
+            Eprt(_) => "RFC 2428 §2",
+            Epsv(_) => "RFC 2428 §3",
+            Retr(_) | Stor(_) | Stou | Appe(_) | Allo | Rnfr(_) | Rnto(_) | Abor | Dele(_)
+            | Rmd(_) | Mkd(_) | Pwd | List(_) | Nlst(_) | Site(_) | Syst | Stat(_) | Help(_)
+            | Noop => "RFC 959 §4.1.3",
+            Rest(_) => "RFC 3659 §5",
+            Size(_) => "RFC 3659 §4",
+            Mdtm(_) => "RFC 3659 §3",
+            Mlsd(_) | Mlst(_) => "RFC 3659 §7",
+            Feat => "RFC 2389 §3",
+            Opts(_) => "RFC 2389 §4",
+            Mfmt { .. } => "draft-somers-ftp-mfxx",
+            Auth(_) => "RFC 4217 §4",
+            Pbsz(_) | Prot(_) => "RFC 4217 §8-9",
+            Ccc => "RFC 4217 §6",
+            Unknown(_) => "RFC 959 §5.3",
         }
     }
 }
@@ -456,6 +486,7 @@ fn parse_site(arg: &str) -> Result<SiteCommand, String> {
         "" => Err("missing SITE command; try SITE HELP".into()),
         "HELP" => Ok(SiteCommand::Help),
         "PERMS" => Ok(SiteCommand::Perms),
+        "WHO" => Ok(SiteCommand::Who),
         "CHMOD" => {
             let usage = "expected SITE CHMOD <octal mode> <path>, e.g. SITE CHMOD 644 notes.txt";
             let (mode, path) = rest.split_once(' ').ok_or(usage)?;

@@ -22,8 +22,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::faults::{Fault, Faults};
 use super::stream::Stream;
 use super::tls::TlsStream;
+use super::trace::Trace;
 use crate::reply::Reply;
 
 /// The longest command line accepted, in bytes, CRLF included. RFC 959 sets no limit; 2048 is
@@ -226,21 +228,43 @@ pub fn strip_telnet(line: &[u8]) -> Vec<u8> {
 #[derive(Clone)]
 pub struct Replier {
     inner: Arc<Mutex<Stream>>,
-    tag: Arc<SessionTag>,
+    about: Arc<About>,
+}
+
+/// What a replier knows besides its stream: whose session it is, the faults to play, the trace.
+struct About {
+    tag: SessionTag,
+    faults: Faults,
+    trace: Option<Arc<Trace>>,
 }
 
 impl Replier {
-    /// Write to `stream` (a clone of the session's socket).
-    pub fn new(stream: Stream, tag: SessionTag) -> Replier {
+    /// Write to `stream` (a handle on the session's socket).
+    pub fn new(
+        stream: Stream,
+        tag: SessionTag,
+        faults: Faults,
+        trace: Option<Arc<Trace>>,
+    ) -> Replier {
         Replier {
             inner: Arc::new(Mutex::new(stream)),
-            tag: Arc::new(tag),
+            about: Arc::new(About { tag, faults, trace }),
         }
     }
 
     /// The session this writes for.
     pub fn tag(&self) -> &SessionTag {
-        &self.tag
+        &self.about.tag
+    }
+
+    /// The faults this server plays (`--fault`).
+    pub fn faults(&self) -> &Faults {
+        &self.about.faults
+    }
+
+    /// The session's explain log and transcript, when on.
+    pub fn trace(&self) -> Option<&Trace> {
+        self.about.trace.as_deref()
     }
 
     /// Another handle on the control socket (for looking at it, not for writing replies).
@@ -268,11 +292,42 @@ impl Replier {
 
     /// Send one reply, whole, and log it at debug level.
     pub fn send(&self, reply: &Reply) -> io::Result<()> {
-        log::debug!("{} -> {}", self.tag, reply);
-        let wire = reply.to_wire();
+        let About { tag, faults, trace } = &*self.about;
+        let stretched;
+        let reply = if faults.has(Fault::Multiline) && reply.lines.len() == 1 {
+            Fault::Multiline.fired(tag, &format!("{} sent as a multi-line reply", reply.code));
+            stretched = Reply {
+                code: reply.code,
+                lines: vec![
+                    "This reply has more than one line (fault multiline).".to_string(),
+                    reply.lines[0].clone(),
+                ],
+            };
+            &stretched
+        } else {
+            reply
+        };
+        log::debug!("{tag} -> {reply}");
+        if let Some(trace) = trace {
+            trace.reply(reply);
+        }
+        let mut wire = reply.to_wire();
+        if faults.has(Fault::BareLf) {
+            Fault::BareLf.fired(tag, &format!("{} ends in LF, not CRLF", reply.code));
+            wire = wire.replace("\r\n", "\n");
+        }
         // A poisoned lock means the other thread panicked mid-write; the socket is still
         // usable and the session's panic handler will end the session anyway.
         let mut stream = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if faults.has(Fault::Split) {
+            Fault::Split.fired(tag, &format!("{} sent in pieces of 3 bytes", reply.code));
+            // TCP_NODELAY is on, so each small write leaves as a segment of its own.
+            for piece in wire.as_bytes().chunks(3) {
+                stream.write_all(piece)?;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            return Ok(());
+        }
         stream.write_all(wire.as_bytes())
     }
 }

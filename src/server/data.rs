@@ -75,14 +75,24 @@ impl std::fmt::Display for DataError {
 
 /// Open a passive listener on `ip` (the control connection's local address, so the client can
 /// reach it the same way), on a port from `ports` if given, else on one the OS picks.
-pub fn listen(ip: IpAddr, ports: Option<&RangeInclusive<u16>>) -> io::Result<TcpListener> {
+/// `sequential` (for `--lab`) takes the first free port of the range instead of a random one,
+/// so the same script sees the same ports in every run.
+pub fn listen(
+    ip: IpAddr,
+    ports: Option<&RangeInclusive<u16>>,
+    sequential: bool,
+) -> io::Result<TcpListener> {
     let Some(ports) = ports else {
         return TcpListener::bind((ip, 0));
     };
     // Start at a random port of the range and walk it: a port that another session holds is
     // skipped. Random, so the next data port cannot be guessed from the last one.
     let span = u32::from(*ports.end() - *ports.start()) + 1;
-    let first = (random_u64() % u64::from(span)) as u32;
+    let first = if sequential {
+        0
+    } else {
+        (random_u64() % u64::from(span)) as u32
+    };
     let mut last_error = None;
     for i in 0..span {
         let port = *ports.start() + ((first + i) % span) as u16;
@@ -230,7 +240,7 @@ mod tests {
         let range = start..=start.saturating_add(3);
         let mut held = Vec::new();
         for _ in 0..4 {
-            match listen(ip, Some(&range)) {
+            match listen(ip, Some(&range), false) {
                 Ok(listener) => {
                     assert!(range.contains(&listener.local_addr().unwrap().port()));
                     held.push(listener);
@@ -241,7 +251,7 @@ mod tests {
         assert!(!held.is_empty());
         // With every port of the range held by us, one more must fail, not leave the range.
         if held.len() == 4 {
-            assert!(listen(ip, Some(&range)).is_err());
+            assert!(listen(ip, Some(&range), false).is_err());
         }
     }
 
@@ -249,14 +259,14 @@ mod tests {
     fn accept_times_out_and_notices_abort() {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let never = AtomicBool::new(false);
-        let plan = DataPlan::Passive(listen(ip, None).unwrap());
+        let plan = DataPlan::Passive(listen(ip, None, false).unwrap());
         let start = Instant::now();
         let result = plan.open(Some(ip), Duration::from_millis(300), &never);
         assert!(matches!(result, Err(DataError::AcceptTimeout(_))));
         assert!(start.elapsed() < Duration::from_secs(3));
 
         let aborted = AtomicBool::new(true);
-        let plan = DataPlan::Passive(listen(ip, None).unwrap());
+        let plan = DataPlan::Passive(listen(ip, None, false).unwrap());
         let result = plan.open(Some(ip), Duration::from_secs(30), &aborted);
         assert!(matches!(result, Err(DataError::Aborted)));
     }
@@ -264,7 +274,7 @@ mod tests {
     #[test]
     fn a_waiting_connection_is_already_open() {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let listener = listen(ip, None).unwrap();
+        let listener = listen(ip, None, false).unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let never = AtomicBool::new(false);
         let plan = DataPlan::Passive(listener);
@@ -277,11 +287,11 @@ mod tests {
     #[test]
     fn a_connection_from_another_host_is_refused() {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let listener = listen(ip, None).unwrap();
+        let listener = listen(ip, None, false).unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         // Pretend the control connection came from elsewhere.
         let other: IpAddr = "127.0.0.2".parse().unwrap();
-        let listener2 = listen(ip, None).unwrap();
+        let listener2 = listen(ip, None, false).unwrap();
         let _client2 = TcpStream::connect(listener2.local_addr().unwrap()).unwrap();
         let result = DataPlan::Passive(listener).already_open(Some(other));
         assert!(matches!(result, Err(DataError::ForeignPeer(_))));

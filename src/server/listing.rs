@@ -24,6 +24,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::jail::Jail;
 use super::permissions::{Perm, Perms};
 
+/// The one time `--lab` shows for every file: 2000-01-01 00:00:00 UTC.
+pub fn lab_time() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(946_684_800)
+}
+
 /// Uploads in progress are written under this prefix and renamed when complete; listings never
 /// show them, so a half-written file is never seen.
 pub const UPLOAD_TEMP_PREFIX: &str = ".localftp-upload-";
@@ -71,8 +76,15 @@ pub fn read_folder(jail: &Jail, real: &Path) -> io::Result<Vec<Entry>> {
 }
 
 /// Append one `ls -l` line (with CRLF) for `entry` to `out`. `now` decides between showing
-/// the time of day (recent files) and the year (old or future files).
-pub fn push_ls_line(out: &mut String, name: &str, meta: &Metadata, now: SystemTime) {
+/// the time of day (recent files) and the year (old or future files); `fixed` (`--lab`)
+/// replaces both the file's time and now.
+pub fn push_ls_line(
+    out: &mut String,
+    name: &str,
+    meta: &Metadata,
+    now: SystemTime,
+    fixed: Option<SystemTime>,
+) {
     use std::fmt::Write;
     let kind = if meta.is_dir() {
         'd'
@@ -89,7 +101,9 @@ pub fn push_ls_line(out: &mut String, name: &str, meta: &Metadata, now: SystemTi
         bits.push(if triple & 2 != 0 { 'w' } else { '-' });
         bits.push(if triple & 1 != 0 { 'x' } else { '-' });
     }
-    let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+    // --lab shows one fixed time for every file, so listings are the same in every run.
+    let modified = fixed.unwrap_or_else(|| meta.modified().unwrap_or(UNIX_EPOCH));
+    let now = fixed.unwrap_or(now);
     let _ = write!(
         out,
         "{kind}{bits} {links:>4} ftp      ftp      {size:>12} {date} {name}\r\n",
@@ -244,7 +258,13 @@ impl Facts {
     /// One fact line for `name` (no line end): the selected facts, a space, the name.
     /// `perm` is computed from the user's letters: it says what *this user* may do with the
     /// entry, not what the disk's mode bits allow.
-    pub fn line(self, name: &str, meta: &Metadata, letters: Perms) -> String {
+    pub fn line(
+        self,
+        name: &str,
+        meta: &Metadata,
+        letters: Perms,
+        fixed: Option<SystemTime>,
+    ) -> String {
         use std::fmt::Write;
         let mut out = String::with_capacity(96 + name.len());
         for (index, fact) in Facts::NAMES.iter().enumerate() {
@@ -257,7 +277,7 @@ impl Facts {
                 "modify" => write!(
                     out,
                     "modify={};",
-                    timeval(meta.modified().unwrap_or(UNIX_EPOCH))
+                    timeval(fixed.unwrap_or_else(|| meta.modified().unwrap_or(UNIX_EPOCH)))
                 ),
                 "perm" => write!(out, "perm={};", perm_fact(meta.is_dir(), letters)),
                 "unique" => write!(out, "unique={:x}g{:x};", meta.dev(), meta.ino()),
@@ -369,12 +389,12 @@ mod tests {
         let file = dir.path().join("f.txt");
         fs::write(&file, "12345").unwrap();
         let meta = fs::metadata(&file).unwrap();
-        let line = Facts::ALL.line("f.txt", &meta, "elradfmw".parse().unwrap());
+        let line = Facts::ALL.line("f.txt", &meta, "elradfmw".parse().unwrap(), None);
         assert!(line.starts_with("type=file;size=5;modify="), "{line}");
         assert!(line.contains(";perm=rwadf;unique="), "{line}");
         assert!(line.ends_with("; f.txt"), "{line}");
         let dir_meta = fs::metadata(dir.path()).unwrap();
-        let line = Facts::parse("type;perm").line("d", &dir_meta, "elr".parse().unwrap());
+        let line = Facts::parse("type;perm").line("d", &dir_meta, "elr".parse().unwrap(), None);
         assert_eq!(line, "type=dir;perm=el; d");
         assert_eq!(
             Facts::parse("size").feature_line(),
@@ -401,7 +421,7 @@ mod tests {
         fs::write(&file, "12345").unwrap();
         let meta = fs::metadata(&file).unwrap();
         let mut out = String::new();
-        push_ls_line(&mut out, "a b.txt", &meta, SystemTime::now());
+        push_ls_line(&mut out, "a b.txt", &meta, SystemTime::now(), None);
         let fields: Vec<&str> = out.split_whitespace().collect();
         assert!(fields[0].starts_with('-') && fields[0].len() == 10, "{out}");
         assert_eq!(fields[4], "5");

@@ -22,6 +22,7 @@ pub mod command;
 pub mod commands;
 pub mod control;
 pub mod data;
+pub mod faults;
 pub mod jail;
 pub mod listing;
 pub mod permissions;
@@ -29,6 +30,7 @@ pub mod registry;
 pub mod session;
 pub mod stream;
 pub mod tls;
+pub mod trace;
 pub mod transfer;
 pub mod users;
 
@@ -137,6 +139,15 @@ pub struct Config {
     /// `fsync` an upload before it replaces its target (on by default): the upload is on the
     /// disk, not only in the page cache, before the old file goes. Off trades that for speed.
     pub fsync: bool,
+    /// `--explain`: log why each reply was sent (see `trace`).
+    pub explain: bool,
+    /// `--transcript DIR`: write each session's conversation to DIR (see `trace`).
+    pub transcript_dir: Option<PathBuf>,
+    /// `--lab`: deterministic output for grading clients: sequential passive ports, fixed
+    /// times in listings, numbered STOU names, transcripts without times or client ports.
+    pub lab: bool,
+    /// `--fault NAME`: misbehave on purpose, for exercises (see `faults`). Never on by default.
+    pub faults: faults::Faults,
 }
 
 impl Default for Config {
@@ -163,6 +174,10 @@ impl Default for Config {
             tls: None,
             require_tls: false,
             fsync: true,
+            explain: false,
+            transcript_dir: None,
+            lab: false,
+            faults: faults::Faults::default(),
         }
     }
 }

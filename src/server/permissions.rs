@@ -16,6 +16,7 @@
 //! | `w` | write (upload) | STOR, STOU |
 //! | `M` | change mode | SITE CHMOD |
 //! | `T` | change modification time | MFMT |
+//! | `S` | see who is connected (localftp's own letter) | SITE WHO |
 //!
 //! [`required`] is an exhaustive `match` over [`Command`]: a new command without a row here does
 //! not compile. A missing letter is answered `550` with the letter named.
@@ -47,11 +48,14 @@ pub enum Perm {
     Chmod,
     /// `T`: change a file's modification time (MFMT).
     SetTime,
+    /// `S`: see the live sessions (SITE WHO). Not one of pyftpdlib's letters: localftp's own,
+    /// since a list of who is connected is for a teacher, not for every user.
+    Sessions,
 }
 
 impl Perm {
     /// Every letter, in pyftpdlib's order.
-    pub const ALL: [Perm; 10] = [
+    pub const ALL: [Perm; 11] = [
         Perm::ChangeDir,
         Perm::List,
         Perm::Retrieve,
@@ -62,6 +66,7 @@ impl Perm {
         Perm::Store,
         Perm::Chmod,
         Perm::SetTime,
+        Perm::Sessions,
     ];
 
     /// The letter itself.
@@ -77,6 +82,7 @@ impl Perm {
             Perm::Store => 'w',
             Perm::Chmod => 'M',
             Perm::SetTime => 'T',
+            Perm::Sessions => 'S',
         }
     }
 
@@ -93,6 +99,7 @@ impl Perm {
             Perm::Store => "upload files (STOR, STOU)",
             Perm::Chmod => "change file modes (SITE CHMOD)",
             Perm::SetTime => "change modification times (MFMT)",
+            Perm::Sessions => "see who is connected (SITE WHO)",
         }
     }
 
@@ -137,7 +144,7 @@ impl std::str::FromStr for Perms {
         letters.chars().try_fold(Perms(0), |set, letter| {
             Perm::from_letter(letter)
                 .map(|perm| Perms(set.0 | perm.bit()))
-                .ok_or_else(|| format!("unknown permission letter '{letter}' (known: elradfmwMT)"))
+                .ok_or_else(|| format!("unknown permission letter '{letter}' (known: elradfmwMTS)"))
         })
     }
 }
@@ -168,6 +175,7 @@ pub fn required(command: &Command) -> Option<Perm> {
         Stor(_) | Stou => Some(Perm::Store),
         Site(SiteCommand::Chmod { .. }) => Some(Perm::Chmod),
         Mfmt { .. } => Some(Perm::SetTime),
+        Site(SiteCommand::Who) => Some(Perm::Sessions),
         // Commands that read or set session state, or touch no file, need no letter.
         User(_) | Pass(_) | Acct(_) | Rein | Quit | Port(_) | Eprt(_) | Pasv | Epsv(_)
         | Type(_) | Mode | Stru | Allo | Rest(_) | Abor | Pwd | Syst | Stat(None) | Help(_)
@@ -185,7 +193,7 @@ mod tests {
     fn the_seed_letters() {
         let perms: Perms = "elradfmw".parse().unwrap();
         for perm in Perm::ALL {
-            let expected = !matches!(perm, Perm::Chmod | Perm::SetTime);
+            let expected = !matches!(perm, Perm::Chmod | Perm::SetTime | Perm::Sessions);
             assert_eq!(perms.allows(perm), expected, "{perm:?}");
         }
         assert_eq!(perms.to_string(), "elradfmw");

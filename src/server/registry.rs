@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 /// The limits on connections; 0 means no limit.
 #[derive(Debug, Clone, Copy)]
@@ -33,11 +34,42 @@ pub struct Registry {
 #[derive(Default)]
 struct Inner {
     per_ip: HashMap<IpAddr, usize>,
-    /// Each live session, with a handle on its control socket once the session has attached
-    /// it, so a shutdown can wake sessions that are blocked waiting for a command.
-    sessions: HashMap<u64, Option<Arc<TcpStream>>>,
+    /// Each live session.
+    sessions: HashMap<u64, Entry>,
     /// Sessions served since the start.
     served: u64,
+}
+
+/// What the registry keeps about one live session.
+struct Entry {
+    peer: SocketAddr,
+    /// A handle on its control socket once the session has attached it, so a shutdown can
+    /// wake a session that is blocked waiting for a command.
+    socket: Option<Arc<TcpStream>>,
+    /// What it is doing, for SITE WHO.
+    activity: Arc<Mutex<Activity>>,
+}
+
+/// What a session last did: SITE WHO shows it.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    /// The logged-in user, if any.
+    pub user: Option<String>,
+    /// The verb of the last command.
+    pub command: String,
+    /// When the last command came.
+    pub since: Instant,
+}
+
+/// One line of SITE WHO.
+#[derive(Debug, Clone)]
+pub struct Who {
+    /// The session number (its thread is `session-N`).
+    pub id: u64,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// What it last did.
+    pub activity: Activity,
 }
 
 /// A session's place in the registry; dropping it (when the session ends) frees the place.
@@ -74,7 +106,17 @@ impl Registry {
                 limits.max_per_ip
             ));
         }
-        inner.sessions.insert(id, None);
+        let activity = Activity {
+            user: None,
+            command: "(connected)".to_string(),
+            since: Instant::now(),
+        };
+        let entry = Entry {
+            peer,
+            socket: None,
+            activity: Arc::new(Mutex::new(activity)),
+        };
+        inner.sessions.insert(id, entry);
         *inner.per_ip.entry(ip).or_insert(0) += 1;
         inner.served += 1;
         Ok(Slot {
@@ -104,9 +146,31 @@ impl Registry {
     /// running lets it finish (see `session.rs`), then says 421 and closes.
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
-        for socket in self.lock().sessions.values().flatten() {
-            let _ = socket.shutdown(Shutdown::Read);
+        for entry in self.lock().sessions.values() {
+            if let Some(socket) = &entry.socket {
+                let _ = socket.shutdown(Shutdown::Read);
+            }
         }
+    }
+
+    /// The live sessions, by number: the thread-per-connection design made visible.
+    pub fn who(&self) -> Vec<Who> {
+        let mut sessions: Vec<Who> = self
+            .lock()
+            .sessions
+            .iter()
+            .map(|(id, entry)| Who {
+                id: *id,
+                peer: entry.peer,
+                activity: entry
+                    .activity
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone(),
+            })
+            .collect();
+        sessions.sort_by_key(|who| who.id);
+        sessions
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -125,7 +189,22 @@ impl Slot {
         if self.registry.is_shutting_down() {
             let _ = control.shutdown(Shutdown::Read);
         }
-        inner.sessions.insert(self.id, Some(control));
+        if let Some(entry) = inner.sessions.get_mut(&self.id) {
+            entry.socket = Some(control);
+        }
+    }
+
+    /// The session's activity record, for it to update (one uncontended lock per command).
+    pub fn activity(&self) -> Arc<Mutex<Activity>> {
+        let inner = self.registry.lock();
+        match inner.sessions.get(&self.id) {
+            Some(entry) => Arc::clone(&entry.activity),
+            None => Arc::new(Mutex::new(Activity {
+                user: None,
+                command: String::new(),
+                since: Instant::now(),
+            })),
+        }
     }
 }
 

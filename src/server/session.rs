@@ -21,7 +21,7 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::Shared;
@@ -29,11 +29,13 @@ use super::command::{Command, TransferType, parse};
 use super::commands::security::Security;
 use super::control::{ControlReader, Incoming, Replier, SessionTag, loggable};
 use super::data::DataPlan;
+use super::faults::{COMMANDS_BEFORE_421, Fault};
 use super::jail::Jail;
 use super::listing::Facts;
 use super::permissions;
-use super::registry::Slot;
+use super::registry::{Activity, Slot};
 use super::stream::Stream;
+use super::trace::Trace;
 use super::transfer::Running;
 use super::users::User;
 use crate::reply::{Reply, ReplyCode};
@@ -105,6 +107,16 @@ pub struct Session {
     pub failed_logins: u32,
     /// TLS on the control connection, PBSZ and PROT (RFC 4217).
     pub security: Security,
+    /// `--explain` and `--transcript`, when on (see `trace.rs`).
+    pub trace: Option<Arc<Trace>>,
+    /// For `--explain`: what the jail decided about the last path, to be said with the reply.
+    pub jail_note: std::cell::RefCell<Option<String>>,
+    /// Commands since login (the `random-421` fault counts them).
+    pub commands_since_login: u32,
+    /// STOU names handed out in this session (numbered in `--lab`).
+    pub stou_count: u32,
+    /// What this session is doing, for SITE WHO (shared with the registry).
+    pub activity: Arc<Mutex<Activity>>,
     /// Writes replies; shared with the transfer thread.
     pub replier: Replier,
     reader: ControlReader,
@@ -148,7 +160,24 @@ impl Session {
         // and the registry (to wake this session for a shutdown) hold the same descriptor.
         let socket = Arc::new(stream);
         slot.attach(Arc::clone(&socket));
-        let replier = Replier::new(Stream::Plain(Arc::clone(&socket)), tag.clone());
+        let config = &shared.config;
+        let trace = Trace::start(
+            &tag,
+            config.explain,
+            config.transcript_dir.as_deref(),
+            config.lab,
+        )
+        .unwrap_or_else(|e| {
+            log::warn!("{tag} cannot write the transcript: {e}");
+            None
+        })
+        .map(Arc::new);
+        let replier = Replier::new(
+            Stream::Plain(Arc::clone(&socket)),
+            tag.clone(),
+            config.faults.clone(),
+            trace.clone(),
+        );
         let reader = ControlReader::new(Stream::Plain(socket), shared.config.timeouts.idle)?;
         Ok(Session {
             shared,
@@ -165,6 +194,11 @@ impl Session {
             mlst_facts: Facts::ALL,
             failed_logins: 0,
             security: Security::default(),
+            trace,
+            jail_note: Default::default(),
+            commands_since_login: 0,
+            stou_count: 0,
+            activity: slot.activity(),
             replier,
             reader,
         })
@@ -232,7 +266,12 @@ impl Session {
                 }
             };
             log::debug!("{} <- {}", self.tag, loggable(&line));
+            let before = self.trace.as_ref().map(|trace| {
+                trace.command(&line);
+                self.login.describe()
+            });
             let outcome = self.handle(&line);
+            self.note_activity(&line);
             let (reply, close) = match outcome {
                 Outcome::Reply(reply) => (reply, false),
                 Outcome::Close(reply) => (reply, true),
@@ -258,7 +297,13 @@ impl Session {
                     }
                 }
             };
-            if self.replier.send(&reply).is_err() || close {
+            if self.replier.send(&reply).is_err() {
+                break;
+            }
+            if let (Some(before), true) = (before, self.trace.is_some()) {
+                self.explain(&line, &before, &reply);
+            }
+            if close {
                 break;
             }
         }
@@ -287,6 +332,20 @@ impl Session {
                 return Reply::new(code, format!("{error}.")).into();
             }
         };
+
+        // A fault for exercises: the fifth command after login is cut off with 421.
+        if let Login::LoggedIn { .. } = self.login {
+            self.commands_since_login += 1;
+            let faults = &self.shared.config.faults;
+            if faults.has(Fault::Random421) && self.commands_since_login == COMMANDS_BEFORE_421 + 1
+            {
+                Fault::Random421.fired(&self.tag, &format!("421 instead of {}", command.verb()));
+                return Outcome::Close(Reply::new(
+                    ReplyCode::ServiceNotAvailable,
+                    "Service not available, closing control connection (fault random-421).",
+                ));
+            }
+        }
 
         // 2. A transfer is running: only ABOR, STAT and NOOP are answered at once.
         if self.transfer.is_some() {
@@ -473,6 +532,79 @@ impl Session {
                 "Please log in with USER and PASS first.",
             )),
         }
+    }
+}
+
+impl Session {
+    /// Record the command for SITE WHO: its verb (never its argument: a password), and who is
+    /// logged in.
+    fn note_activity(&self, line: &str) {
+        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+        let user = match &self.login {
+            Login::LoggedIn { user, .. } => Some(user.name.clone()),
+            _ => None,
+        };
+        let mut activity = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+        activity.command = verb;
+        activity.user = user;
+        activity.since = std::time::Instant::now();
+    }
+}
+
+impl Login {
+    /// The state in a few words, for `--explain`: `awaiting-user`, `logged-in as user`.
+    pub fn describe(&self) -> String {
+        match self {
+            Login::AwaitingUser => "awaiting-user".to_string(),
+            Login::AwaitingPassword { user } => format!("awaiting-password for {user}"),
+            Login::LoggedIn { user, .. } => format!("logged-in as {}", user.name),
+        }
+    }
+}
+
+impl Session {
+    /// `--explain`: one line saying why `reply` was the answer to `line`: the command's RFC
+    /// section, the login state before and after, the permission letter checked, and what the
+    /// jail decided about the path.
+    fn explain(&self, line: &str, before: &str, reply: &Reply) {
+        let Some(trace) = &self.trace else { return };
+        let mut why = format!("{} ", reply.code);
+        match parse(line) {
+            Ok(Command::Unknown(verb)) => why.push_str(&format!(
+                "for {verb:?}: not a command this server knows (RFC 959 §5.3)"
+            )),
+            Err(error) => why.push_str(&format!(
+                "for {}: its argument is wrong ({}) (RFC 959 §5.3)",
+                error.verb, error.message
+            )),
+            Ok(command) => {
+                why.push_str(&format!(
+                    "for {} ({})",
+                    command.verb(),
+                    command.rfc_section()
+                ));
+                if let (Some(perm), Login::LoggedIn { user, .. }) =
+                    (permissions::required(&command), &self.login)
+                {
+                    let verdict = if user.perms.allows(perm) {
+                        "granted"
+                    } else {
+                        "missing"
+                    };
+                    why.push_str(&format!("; permission '{}' {verdict}", perm.letter()));
+                }
+            }
+        }
+        let after = self.login.describe();
+        if after == before {
+            why.push_str(&format!("; state {after}"));
+        } else {
+            why.push_str(&format!("; state {before} → {after}"));
+        }
+        if let Some(note) = self.jail_note.borrow_mut().take() {
+            why.push_str(&format!("; jail: {note}"));
+        }
+        trace.why(&why);
     }
 }
 

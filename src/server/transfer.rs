@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use super::command::TransferType;
 use super::control::Replier;
 use super::data::{DataError, DataPlan};
+use super::faults::{Fault, SLOW_PAUSE};
 use super::stream::Stream;
 use super::tls::TlsConfig;
 use crate::reply::{Reply, ReplyCode};
@@ -55,6 +56,20 @@ pub enum Source {
     File(File),
     /// A listing built in memory (LIST, NLST).
     Listing(Vec<u8>),
+}
+
+impl Source {
+    /// How many bytes are left to send, when it can be known cheaply.
+    fn len(&self) -> Option<u64> {
+        match self {
+            Source::File(file) => {
+                let size = file.metadata().ok()?.len();
+                let mut file = file;
+                Some(size.saturating_sub(file.stream_position().ok()?))
+            }
+            Source::Listing(bytes) => Some(bytes.len() as u64),
+        }
+    }
 }
 
 /// Where an upload's bytes go, and how it is made visible at the end.
@@ -137,6 +152,8 @@ pub struct Settings {
     pub tls: Option<TlsConfig>,
     /// Force an upload's bytes onto the disk before it replaces the target (`Config::fsync`).
     pub fsync: bool,
+    /// `--lab`: replies and transcripts the same in every run.
+    pub lab: bool,
 }
 
 /// A transfer running on its helper thread.
@@ -195,16 +212,38 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
     // (a client may wait for the 150 before it connects), then the connection.
     let early = plan.already_open(settings.peer);
     let already_open = matches!(early, Ok(Some(_)));
+    let faults = replier.faults();
+    let trace = replier.trace();
     if early.is_ok() {
         let text = preliminary_text(&job, &settings, already_open);
         let code = if already_open {
             ReplyCode::DataConnectionAlreadyOpen
+        } else if faults.has(Fault::Always125) {
+            Fault::Always125.fired(&tag, "125 although the data connection is not open yet");
+            ReplyCode::DataConnectionAlreadyOpen
         } else {
             ReplyCode::AboutToOpenDataConnection
         };
+        if faults.has(Fault::Slow) {
+            Fault::Slow.fired(&tag, &format!("a pause before {}", code.number()));
+            std::thread::sleep(SLOW_PAUSE);
+        }
         if replier.send(&Reply::new(code, text)).is_err() {
             discard(job.direction);
             return;
+        }
+        if let Some(trace) = trace {
+            let state = if already_open {
+                "the client connected before the command, so the data connection is already open"
+            } else {
+                "the data connection is about to be opened"
+            };
+            trace.why(&format!(
+                "{} for {} ({}): {state} (RFC 959 §5.4)",
+                code.number(),
+                job.verb,
+                job.path
+            ));
         }
     }
     let opened = match early {
@@ -229,6 +268,14 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
             return;
         }
     };
+    if let Some(trace) = trace {
+        let peer = match (stream.peer_addr(), settings.lab) {
+            (Ok(peer), false) => peer.to_string(),
+            (Ok(peer), true) => peer.ip().to_string(),
+            (Err(_), _) => "?".to_string(),
+        };
+        trace.data(&format!("data connection open with {peer}"));
+    }
     // A stalled client (it stopped reading or sending) must not hold this thread forever.
     let _ = stream.set_read_timeout(Some(settings.stall_timeout));
     let _ = stream.set_write_timeout(Some(settings.stall_timeout));
@@ -262,8 +309,21 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
         },
     };
 
+    if let (Some(trace), Some(_)) = (trace, &settings.tls) {
+        trace.data("TLS handshake done on the data connection (PROT P)");
+    }
+    // The early-close fault stops a download halfway and still says 226.
+    let limit = match (&job.direction, faults.has(Fault::EarlyClose)) {
+        (Direction::Send(source), true) => {
+            let half = source.len().map(|len| len / 2);
+            Fault::EarlyClose.fired(&tag, &format!("{} stops after {half:?} bytes", job.verb));
+            half
+        }
+        _ => None,
+    };
+    let receiving = matches!(job.direction, Direction::Receive(_));
     let result = match job.direction {
-        Direction::Send(source) => send(source, stream, settings.transfer_type),
+        Direction::Send(source) => send(source, stream, settings.transfer_type, limit),
         Direction::Receive(upload) => receive(
             upload,
             stream,
@@ -274,6 +334,13 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
         ),
     };
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(trace) = trace {
+        let way = if receiving { "received" } else { "sent" };
+        match &result {
+            Ok(bytes) => trace.data(&format!("{bytes} bytes {way}; data connection closed")),
+            Err(failure) => trace.data(&format!("transfer stopped: {failure}")),
+        }
+    }
     let reply = match result {
         Ok(bytes) => {
             log::info!(
@@ -281,10 +348,17 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
                 job.verb,
                 job.path
             );
-            Reply::new(
-                ReplyCode::ClosingDataConnection,
-                format!("Transfer complete: {bytes} bytes in {seconds:.3} s."),
-            )
+            if faults.has(Fault::Slow) {
+                Fault::Slow.fired(&tag, "a pause before 226");
+                std::thread::sleep(SLOW_PAUSE);
+            }
+            // In --lab the reply must be the same in every run: no time in it.
+            let text = if settings.lab {
+                format!("Transfer complete: {bytes} bytes.")
+            } else {
+                format!("Transfer complete: {bytes} bytes in {seconds:.3} s.")
+            };
+            Reply::new(ReplyCode::ClosingDataConnection, text)
         }
         Err(failure) => {
             let aborted = control.abort.load(Ordering::SeqCst);
@@ -310,6 +384,21 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
         }
     };
     let _ = replier.send(&reply);
+    if let Some(trace) = trace {
+        let why = match reply.code {
+            ReplyCode::ClosingDataConnection => {
+                "all bytes moved and the data connection is closed (RFC 959 §4.2)"
+            }
+            ReplyCode::TransferAborted => {
+                "the data connection closed before the end (RFC 959 §4.2)"
+            }
+            _ => "the server could not finish the transfer (RFC 959 §4.2)",
+        };
+        trace.why(&format!(
+            "{} for {} ({}): {why}",
+            reply.code, job.verb, job.path
+        ));
+    }
 }
 
 /// The text of the 1xx reply: what is sent, in which mode, and its size when known.
@@ -379,14 +468,23 @@ const EDQUOT: i32 = 122;
 
 /// Send a file or a listing. In binary mode over plain TCP a file goes with `sendfile(2)` (see
 /// [`send_file`]); under TLS the bytes must be encrypted here, so they are read and written.
-fn send(source: Source, mut stream: Stream, transfer_type: TransferType) -> Result<u64, Failure> {
+/// `limit` (the early-close fault) stops a listing or a binary plain-TCP download early.
+fn send(
+    source: Source,
+    mut stream: Stream,
+    transfer_type: TransferType,
+    limit: Option<u64>,
+) -> Result<u64, Failure> {
     let sent = match (source, transfer_type, &stream) {
-        (Source::Listing(bytes), _, _) => stream
-            .write_all(&bytes)
-            .map(|()| bytes.len() as u64)
-            .map_err(Failure::Network),
+        (Source::Listing(bytes), _, _) => {
+            let end = limit.map_or(bytes.len(), |limit| (limit as usize).min(bytes.len()));
+            stream
+                .write_all(&bytes[..end])
+                .map(|()| end as u64)
+                .map_err(Failure::Network)
+        }
         (Source::File(file), TransferType::Image, Stream::Plain(socket)) => {
-            send_file(&file, socket)
+            send_file(&file, socket, limit)
         }
         (Source::File(mut file), TransferType::Image, Stream::Tls(_)) => {
             send_copy(&mut file, &mut stream)
@@ -401,12 +499,16 @@ fn send(source: Source, mut stream: Stream, transfer_type: TransferType) -> Resu
 /// cache to the socket, never copying them into this process. A `read` + `write` loop would
 /// copy every byte twice more and make two system calls per buffer; this is how vsftpd and
 /// pyftpdlib send files too. (Rust's `io::copy` does not do it for sockets.)
-fn send_file(file: &File, stream: &TcpStream) -> Result<u64, Failure> {
+fn send_file(file: &File, stream: &TcpStream, limit: Option<u64>) -> Result<u64, Failure> {
     /// The most one call asks for; the kernel moves what it can and says how much.
-    const CHUNK: usize = 1 << 30;
+    const CHUNK: u64 = 1 << 30;
     let mut sent = 0u64;
     loop {
-        match rustix::fs::sendfile(stream, file, None, CHUNK) {
+        let ask = limit.map_or(CHUNK, |limit| limit.saturating_sub(sent).min(CHUNK));
+        if ask == 0 {
+            return Ok(sent);
+        }
+        match rustix::fs::sendfile(stream, file, None, ask as usize) {
             Ok(0) => return Ok(sent),
             Ok(n) => sent += n as u64,
             Err(rustix::io::Errno::INTR) => continue,

@@ -104,7 +104,13 @@ impl Session {
 
     fn stou_checked(&mut self) -> Result<Outcome, Reply> {
         for _ in 0..16 {
-            let name = format!("stou-{:08x}", crate::server::data::random_u64() as u32);
+            // --lab numbers the names, so the same script gets the same names in every run.
+            self.stou_count += 1;
+            let name = if self.shared.config.lab {
+                format!("stou-{:04}", self.stou_count)
+            } else {
+                format!("stou-{:08x}", crate::server::data::random_u64() as u32)
+            };
             let (virtual_path, real) = self.locate(&name)?;
             if real.symlink_metadata().is_ok() {
                 continue;
@@ -302,7 +308,10 @@ impl Session {
             Err(refusal) => return refusal,
         };
         match fs::metadata(&real).and_then(|m| m.modified()) {
-            Ok(time) => Reply::new(ReplyCode::FileStatus, timeval(time)),
+            Ok(time) => Reply::new(
+                ReplyCode::FileStatus,
+                timeval(self.fixed_time().unwrap_or(time)),
+            ),
             Err(e) => io_refusal("Cannot read", &virtual_path, &e),
         }
     }
@@ -329,6 +338,14 @@ impl Session {
             ),
             Err(e) => io_refusal("Cannot set the time of", &virtual_path, &e),
         }
+    }
+
+    /// The time to show for every file in `--lab` (and `None` otherwise).
+    pub fn fixed_time(&self) -> Option<std::time::SystemTime> {
+        self.shared
+            .config
+            .lab
+            .then(crate::server::listing::lab_time)
     }
 
     /// The REST offset for a transfer, checked: past the end is 554 (RFC 3659 §5.4), and in
@@ -394,6 +411,7 @@ impl Session {
             stall_timeout: timeouts.data_stall,
             control: self.replier.socket(),
             fsync: self.shared.config.fsync,
+            lab: self.shared.config.lab,
             tls: if self.security.private_data {
                 self.shared.config.tls.clone()
             } else {

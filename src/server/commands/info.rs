@@ -96,7 +96,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("RNTO", "RNTO <path> - rename, step 2: the new name"),
     (
         "SITE",
-        "SITE HELP|PERMS|CHMOD <mode> <file> - server-specific commands",
+        "SITE HELP|PERMS|WHO|CHMOD <mode> <file> - server-specific commands",
     ),
     (
         "SIZE",
@@ -151,7 +151,14 @@ impl Session {
     /// STAT without argument: the session's status, on several lines. It is answered even
     /// while a transfer runs.
     pub fn stat(&self) -> Reply {
-        let mut lines = vec![format!("Connected from {}.", self.tag.peer)];
+        // --lab leaves out what changes from run to run: the client's port, the seconds.
+        let lab = self.shared.config.lab;
+        let peer = if lab {
+            self.tag.peer.ip().to_string()
+        } else {
+            self.tag.peer.to_string()
+        };
+        let mut lines = vec![format!("Connected from {peer}.")];
         lines.push(match &self.login {
             Login::LoggedIn { user, .. } => {
                 format!(
@@ -173,6 +180,9 @@ impl Session {
             None => "Data connection: none set up.".to_string(),
         });
         lines.push(match &self.transfer {
+            Some(transfer) if !transfer.is_finished() && lab => {
+                format!("Transfer in progress: {}.", transfer.what)
+            }
             Some(transfer) if !transfer.is_finished() => format!(
                 "Transfer in progress: {} ({:.1} s).",
                 transfer.what,
@@ -249,6 +259,36 @@ impl Session {
         }
     }
 
+    /// SITE WHO: every live session, each served by its own thread `session-N`: one thread per
+    /// connection, made visible.
+    fn site_who(&self) -> Reply {
+        let sessions = self.shared.registry.who();
+        let lab = self.shared.config.lab;
+        let lines = sessions.iter().map(|who| {
+            let user = who.activity.user.as_deref().unwrap_or("-");
+            let peer = if lab {
+                who.peer.ip().to_string()
+            } else {
+                who.peer.to_string()
+            };
+            let idle = if lab {
+                String::new()
+            } else {
+                format!(", idle {:.1} s", who.activity.since.elapsed().as_secs_f64())
+            };
+            format!(
+                "thread session-{}: {user} from {peer}, last command {}{idle}",
+                who.id, who.activity.command
+            )
+        });
+        Reply::multi(
+            ReplyCode::CommandOkay,
+            &format!("{} live sessions, one thread each:", sessions.len()),
+            lines,
+            "End",
+        )
+    }
+
     /// SITE: this server's own commands.
     pub fn site(&mut self, site: SiteCommand) -> Reply {
         match site {
@@ -258,6 +298,7 @@ impl Session {
                 [
                     "SITE HELP - this list",
                     "SITE PERMS - your permission letters and what they allow",
+                    "SITE WHO - the live sessions, one thread each (needs 'S')",
                     "SITE CHMOD <octal mode> <file> - change a file's mode (needs 'M')",
                 ],
                 "End",
@@ -295,6 +336,7 @@ impl Session {
                     Err(e) => io_refusal("Cannot chmod", &virtual_path, &e),
                 }
             }
+            SiteCommand::Who => self.site_who(),
             SiteCommand::Other(name) => Reply::new(
                 ReplyCode::SyntaxErrorInArguments,
                 format!("Unknown SITE command {name:?}; try SITE HELP."),

@@ -62,7 +62,9 @@ impl Session {
             Ok(meta) => Reply::multi(
                 ReplyCode::FileActionOkay,
                 &format!("Listing {virtual_path}"),
-                [self.mlst_facts.line(&virtual_path, &meta, letters)],
+                [self
+                    .mlst_facts
+                    .line(&virtual_path, &meta, letters, self.fixed_time())],
                 "End",
             ),
             Err(e) => io_refusal("Cannot list", &virtual_path, &e),
@@ -108,24 +110,21 @@ impl Session {
         let arg = args.path.as_deref().unwrap_or(".");
         let (virtual_path, real) = self.locate(arg)?;
         let (user, jail) = self.account()?;
-        let (letters, facts) = (user.perms, self.mlst_facts);
+        let lister = Lister {
+            style,
+            letters: user.perms,
+            facts: self.mlst_facts,
+            now: SystemTime::now(),
+            fixed: self.fixed_time(),
+        };
         let meta = fs::metadata(&real).map_err(|e| io_refusal("Cannot list", &virtual_path, &e))?;
-        let now = SystemTime::now();
         let mut text = String::new();
         if meta.is_dir() {
             let entries = read_folder(jail, &real)
                 .map_err(|e| io_refusal("Cannot list", &virtual_path, &e))?;
             text.reserve(entries.len() * 72);
             for entry in &entries {
-                push_entry(
-                    &mut text,
-                    style,
-                    &entry.name,
-                    &entry.meta,
-                    now,
-                    letters,
-                    facts,
-                );
+                lister.push(&mut text, &entry.name, &entry.meta);
             }
         } else {
             // LIST of one file gives its one line, as `ls -l file` does.
@@ -137,31 +136,35 @@ impl Session {
                 ));
             }
             let name = file_name(&virtual_path);
-            push_entry(&mut text, style, name, &meta, now, letters, facts);
+            lister.push(&mut text, name, &meta);
         }
         Ok((virtual_path, text))
     }
 }
 
-/// Append one entry to a listing, in the listing's style, with its CRLF.
-fn push_entry(
-    text: &mut String,
+/// How a listing writes its entries: the style, the user's letters (for the `perm` fact), the
+/// facts chosen with OPTS MLST, and the clock (`fixed` in `--lab`).
+struct Lister {
     style: Style,
-    name: &str,
-    meta: &fs::Metadata,
-    now: SystemTime,
     letters: Perms,
     facts: Facts,
-) {
-    match style {
-        Style::Long => push_ls_line(text, name, meta, now),
-        Style::Names => {
-            text.push_str(name);
-            text.push_str("\r\n");
-        }
-        Style::Machine => {
-            text.push_str(&facts.line(name, meta, letters));
-            text.push_str("\r\n");
+    now: SystemTime,
+    fixed: Option<SystemTime>,
+}
+
+impl Lister {
+    /// Append one entry, in the listing's style, with its CRLF.
+    fn push(&self, text: &mut String, name: &str, meta: &fs::Metadata) {
+        match self.style {
+            Style::Long => push_ls_line(text, name, meta, self.now, self.fixed),
+            Style::Names => {
+                text.push_str(name);
+                text.push_str("\r\n");
+            }
+            Style::Machine => {
+                text.push_str(&self.facts.line(name, meta, self.letters, self.fixed));
+                text.push_str("\r\n");
+            }
         }
     }
 }

@@ -31,7 +31,24 @@ impl Session {
     pub fn locate(&self, arg: &str) -> Result<(String, PathBuf), Reply> {
         let (_, jail) = self.account()?;
         let virtual_path = resolve(&self.cwd, arg);
-        match jail.real_path(&virtual_path) {
+        let decision = jail.real_path(&virtual_path);
+        if self.trace.is_some() {
+            // For --explain and transcripts: the real path is shown below the home folder, so
+            // the note says what the jail did without printing the server's own layout.
+            let note = match &decision {
+                Ok(real) => {
+                    let inside = real.strip_prefix(jail.home()).unwrap_or(real);
+                    format!("{virtual_path} → (home)/{}", inside.display())
+                }
+                Err(JailError::Outside) => {
+                    format!("{virtual_path} refused: it leads outside the home")
+                }
+                Err(JailError::NotFound) => format!("{virtual_path} refused: it does not exist"),
+                Err(JailError::Io(e)) => format!("{virtual_path} refused: {e}"),
+            };
+            *self.jail_note.borrow_mut() = Some(note);
+        }
+        match decision {
             Ok(real) => Ok((virtual_path, real)),
             Err(error) => {
                 if let JailError::Outside = error {

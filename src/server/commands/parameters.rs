@@ -10,6 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::{EpsvArg, TransferType};
 use crate::server::data::{self, DataPlan, pasv_numbers};
+use crate::server::faults::{Fault, WRONG_PASV_ADDRESS};
 use crate::server::session::Session;
 
 impl Session {
@@ -64,14 +65,23 @@ impl Session {
                 "PASV works over IPv4 only; use EPSV on IPv6.",
             );
         };
-        let listener =
-            match data::listen(self.local.ip(), self.shared.config.passive_ports.as_ref()) {
-                Ok(listener) => listener,
-                Err(e) => return no_passive_port(self, e),
-            };
+        let listener = match data::listen(
+            self.local.ip(),
+            self.shared.config.passive_ports.as_ref(),
+            self.shared.config.lab,
+        ) {
+            Ok(listener) => listener,
+            Err(e) => return no_passive_port(self, e),
+        };
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         self.data_plan = Some(DataPlan::Passive(listener));
-        let announced = self.shared.config.masquerade.unwrap_or(local);
+        self.passive_opened(port);
+        let mut announced = self.shared.config.masquerade.unwrap_or(local);
+        if self.shared.config.faults.has(Fault::WrongPasvAddress) {
+            Fault::WrongPasvAddress
+                .fired(&self.tag, &format!("227 announces {WRONG_PASV_ADDRESS}"));
+            announced = WRONG_PASV_ADDRESS;
+        }
         Reply::new(
             ReplyCode::EnteringPassiveMode,
             format!("Entering Passive Mode ({}).", pasv_numbers(announced, port)),
@@ -101,13 +111,17 @@ impl Session {
             }
             EpsvArg::Protocol(_) | EpsvArg::Any => {}
         }
-        let listener =
-            match data::listen(self.local.ip(), self.shared.config.passive_ports.as_ref()) {
-                Ok(listener) => listener,
-                Err(e) => return no_passive_port(self, e),
-            };
+        let listener = match data::listen(
+            self.local.ip(),
+            self.shared.config.passive_ports.as_ref(),
+            self.shared.config.lab,
+        ) {
+            Ok(listener) => listener,
+            Err(e) => return no_passive_port(self, e),
+        };
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         self.data_plan = Some(DataPlan::Passive(listener));
+        self.passive_opened(port);
         Reply::new(
             ReplyCode::EnteringExtendedPassiveMode,
             format!("Entering Extended Passive Mode (|||{port}|)."),
@@ -122,6 +136,18 @@ impl Session {
             TransferType::Image => "Type set to I (binary): bytes are sent unchanged.",
         };
         Reply::new(ReplyCode::CommandOkay, text)
+    }
+}
+
+impl Session {
+    /// A data event for the trace: the server now listens for the data connection.
+    fn passive_opened(&self, port: u16) {
+        if let Some(trace) = &self.trace {
+            trace.data(&format!(
+                "passive port {port} opened on {}; waiting for the client to connect",
+                self.local.ip()
+            ));
+        }
     }
 }
 

@@ -1,0 +1,212 @@
+//! The server as a teaching instrument: `--explain` says why each reply was sent, and
+//! `--transcript DIR` keeps each session's whole conversation in a file.
+//!
+//! pyftpdlib, vsftpd and libunftp log what happened; a student also needs *why*. With
+//! `--explain`, each reply is followed in the log (target `explain`) by one line: the command
+//! and the RFC section it belongs to, the session state before and after (`awaiting-password →
+//! logged-in`), the permission letter that was checked, and the jail's decision (virtual path →
+//! real path, or why it was refused). The data connection gets lines too: passive port opened,
+//! connection from which address, bytes moved, closed.
+//!
+//! With `--transcript DIR`, every session writes `session-N.txt` (for reading) and
+//! `session-N.jsonl` (one JSON object a line, for programs) with the control dialogue and the
+//! data events in time order, the password masked. With `--lab` the times become sequence
+//! numbers and client ports are hidden, so two runs of the same script give byte-identical files.
+//!
+//! Cheap when off: a session without these flags has no `Trace` at all, and each hook is one
+//! `if let Some(..)` check.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::control::{SessionTag, loggable};
+use crate::reply::Reply;
+
+/// One session's explain log and transcript.
+pub struct Trace {
+    tag: String,
+    explain: bool,
+    lab: bool,
+    started: Instant,
+    transcript: Option<Mutex<Transcript>>,
+}
+
+struct Transcript {
+    text: BufWriter<File>,
+    json: BufWriter<File>,
+    sequence: u64,
+}
+
+/// What one transcript record is.
+#[derive(Clone, Copy)]
+enum Kind {
+    Command,
+    Reply,
+    Why,
+    Data,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Command => "command",
+            Kind::Reply => "reply",
+            Kind::Why => "why",
+            Kind::Data => "data",
+        }
+    }
+
+    /// The marker at the start of a text line.
+    fn marker(self) -> &'static str {
+        match self {
+            Kind::Command => "C>",
+            Kind::Reply => "S>",
+            Kind::Why => "  why:",
+            Kind::Data => "  data:",
+        }
+    }
+}
+
+impl Trace {
+    /// A trace for a session, or `None` when neither `--explain` nor `--transcript` is on.
+    pub fn start(
+        tag: &SessionTag,
+        explain: bool,
+        transcript_dir: Option<&Path>,
+        lab: bool,
+    ) -> io::Result<Option<Trace>> {
+        if !explain && transcript_dir.is_none() {
+            return Ok(None);
+        }
+        let transcript = match transcript_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let base = dir.join(format!("session-{}", tag.id));
+                let mut text = BufWriter::new(File::create(base.with_extension("txt"))?);
+                let json = BufWriter::new(File::create(base.with_extension("jsonl"))?);
+                let peer = if lab {
+                    tag.peer.ip().to_string()
+                } else {
+                    tag.peer.to_string()
+                };
+                writeln!(
+                    text,
+                    "localftp transcript of session {} from {peer}",
+                    tag.id
+                )?;
+                text.flush()?;
+                Some(Mutex::new(Transcript {
+                    text,
+                    json,
+                    sequence: 0,
+                }))
+            }
+            None => None,
+        };
+        Ok(Some(Trace {
+            tag: tag.to_string(),
+            explain,
+            lab,
+            started: Instant::now(),
+            transcript,
+        }))
+    }
+
+    /// Whether `--explain` is on (the caller builds the explanation only then).
+    pub fn explains(&self) -> bool {
+        self.explain
+    }
+
+    /// A command as received (the password masked).
+    pub fn command(&self, line: &str) {
+        self.record(Kind::Command, &loggable(line));
+    }
+
+    /// A reply as sent.
+    pub fn reply(&self, reply: &Reply) {
+        let wire = reply.to_wire();
+        self.record(Kind::Reply, wire.trim_end_matches("\r\n"));
+    }
+
+    /// Why the reply just sent was sent (`--explain`).
+    pub fn why(&self, text: &str) {
+        if self.explain {
+            log::info!(target: "explain", "{} why: {text}", self.tag);
+        }
+        self.record(Kind::Why, text);
+    }
+
+    /// Something that happened on the data connection.
+    pub fn data(&self, text: &str) {
+        if self.explain {
+            log::info!(target: "explain", "{} data: {text}", self.tag);
+        }
+        self.record(Kind::Data, text);
+    }
+
+    fn record(&self, kind: Kind, text: &str) {
+        let Some(transcript) = &self.transcript else {
+            return;
+        };
+        let mut transcript = transcript.lock().unwrap_or_else(|p| p.into_inner());
+        transcript.sequence += 1;
+        let sequence = transcript.sequence;
+        let millis = self.started.elapsed().as_millis();
+        let stamp = if self.lab {
+            format!("[{sequence:04}]")
+        } else {
+            format!("[+{:>7.3}s]", millis as f64 / 1000.0)
+        };
+        let mut line = String::new();
+        for (i, part) in text.split("\r\n").enumerate() {
+            let marker = if i == 0 { kind.marker() } else { "  " };
+            let _ = writeln!(line, "{stamp} {marker} {part}");
+        }
+        let time = if self.lab {
+            String::new()
+        } else {
+            format!("\"t_ms\":{millis},")
+        };
+        let json = format!(
+            "{{\"seq\":{sequence},{time}\"kind\":\"{}\",\"text\":{}}}\n",
+            kind.name(),
+            json_string(text)
+        );
+        // A transcript that cannot be written must not end the session: it is a side record.
+        let _ = transcript.text.write_all(line.as_bytes());
+        let _ = transcript.json.write_all(json.as_bytes());
+        let _ = transcript.text.flush();
+        let _ = transcript.json.flush();
+    }
+}
+
+/// `text` as a JSON string literal (RFC 8259 §7): quotes, backslashes and control characters
+/// escaped.
+///
+/// ```
+/// use localftp::server::trace::json_string;
+/// assert_eq!(json_string("a \"b\"\r\n\\"), r#""a \"b\"\r\n\\""#);
+/// ```
+pub fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
