@@ -117,6 +117,8 @@ pub struct Session {
     pub stou_count: u32,
     /// What this session is doing, for SITE WHO (shared with the registry).
     pub activity: Arc<Mutex<Activity>>,
+    /// The command line being handled, when tracing (a transfer's explanation needs it).
+    pub current_line: String,
     /// Writes replies; shared with the transfer thread.
     pub replier: Replier,
     reader: ControlReader,
@@ -199,6 +201,7 @@ impl Session {
             commands_since_login: 0,
             stou_count: 0,
             activity: slot.activity(),
+            current_line: String::new(),
             replier,
             reader,
         })
@@ -270,6 +273,9 @@ impl Session {
                 trace.command(&line);
                 self.login.describe()
             });
+            if self.trace.is_some() {
+                self.current_line.clone_from(&line);
+            }
             let outcome = self.handle(&line);
             self.note_activity(&line);
             let (reply, close) = match outcome {
@@ -567,8 +573,20 @@ impl Session {
     /// section, the login state before and after, the permission letter checked, and what the
     /// jail decided about the path.
     fn explain(&self, line: &str, before: &str, reply: &Reply) {
-        let Some(trace) = &self.trace else { return };
-        let mut why = format!("{} ", reply.code);
+        if let Some(trace) = &self.trace {
+            trace.why(&format!(
+                "{} {}",
+                reply.code,
+                self.why_context(line, before)
+            ));
+        }
+    }
+
+    /// The explanation without the reply code: `for RETR (RFC 959 §4.1.3); permission 'r'
+    /// granted; state logged-in as user; jail: /a → (home)/a`. A transfer's 1xx reply, sent by
+    /// the transfer thread, gets it through the job.
+    pub fn why_context(&self, line: &str, before: &str) -> String {
+        let mut why = String::new();
         match parse(line) {
             Ok(Command::Unknown(verb)) => why.push_str(&format!(
                 "for {verb:?}: not a command this server knows (RFC 959 §5.3)"
@@ -604,7 +622,7 @@ impl Session {
         if let Some(note) = self.jail_note.borrow_mut().take() {
             why.push_str(&format!("; jail: {note}"));
         }
-        trace.why(&why);
+        why
     }
 }
 

@@ -105,6 +105,9 @@ pub struct Job {
     pub size: Option<u64>,
     /// Text for the 1xx reply instead of the usual one (STOU's `FILE: name`, RFC 1123 §4.1.2.9).
     pub preliminary: Option<String>,
+    /// For `--explain`: why the command got this far (its RFC section, the letter checked, the
+    /// jail's decision), said with the 1xx reply.
+    pub context: Option<String>,
 }
 
 /// Which way a transfer's bytes go.
@@ -238,11 +241,13 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
             } else {
                 "the data connection is about to be opened"
             };
+            let context = match &job.context {
+                Some(context) => context.clone(),
+                None => format!("for {} ({})", job.verb, job.path),
+            };
             trace.why(&format!(
-                "{} for {} ({}): {state} (RFC 959 §5.4)",
-                code.number(),
-                job.verb,
-                job.path
+                "{} {context}: {state} (RFC 959 §5.4)",
+                code.number()
             ));
         }
     }

@@ -50,3 +50,6 @@ mod ftps;
 
 /// Issue 9: the guided client with --tls: AUTH TLS, PBSZ/PROT, TLS data connections, --insecure, --ca, and its errors.
 mod client_tls;
+
+/// Issue 10: --explain, --transcript, --lab, --fault and SITE WHO.
+mod instruments;

@@ -549,7 +549,28 @@ pub fn server_binary() -> &'static Path {
 pub struct Running {
     pub child: Child,
     pub addr: SocketAddr,
-    _stderr: Receiver<String>,
+    stderr: Receiver<String>,
+    /// Every stderr line received so far (the `listening on` line and those before it too).
+    log: Vec<String>,
+}
+
+impl Running {
+    /// Wait (at most `READ_TIMEOUT`) until a log line contains `needle`; return the whole log
+    /// so far, one line each.
+    pub fn wait_for_log(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while !self.log.iter().any(|line| line.contains(needle)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => self.log.push(line),
+                Err(_) => panic!(
+                    "no log line with {needle:?}; the log:\n{}",
+                    self.log.join("\n")
+                ),
+            }
+        }
+        self.log.join("\n")
+    }
 }
 
 impl Drop for Running {
@@ -592,10 +613,12 @@ pub fn run(dir: &Path, args: &[&str]) -> Running {
         match lines.recv_timeout(left) {
             Ok(line) => {
                 if let Some((_, address)) = line.split_once("listening on ") {
-                    break address
+                    let address = address
                         .trim()
                         .parse::<SocketAddr>()
                         .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+                    seen.push(line);
+                    break address;
                 }
                 seen.push(line);
             }
@@ -611,6 +634,7 @@ pub fn run(dir: &Path, args: &[&str]) -> Running {
     Running {
         child,
         addr,
-        _stderr: lines,
+        stderr: lines,
+        log: seen,
     }
 }

@@ -49,6 +49,7 @@ impl Session {
             direction: Direction::Send(Source::File(file)),
             size: (self.transfer_type == TransferType::Image).then_some(meta.len() - offset),
             preliminary: None,
+            context: None,
         };
         self.start_transfer(job)
     }
@@ -383,12 +384,16 @@ impl Session {
             direction: Direction::Receive(upload),
             size: None,
             preliminary,
+            context: None,
         };
         self.start_transfer(job)
     }
 
     /// Hand a checked job to a transfer thread, with the data connection set up before.
-    pub fn start_transfer(&mut self, job: Job) -> Result<Outcome, Reply> {
+    pub fn start_transfer(&mut self, mut job: Job) -> Result<Outcome, Reply> {
+        if self.trace.is_some() {
+            job.context = Some(self.why_context(&self.current_line, &self.login.describe()));
+        }
         if self.shared.config.require_tls && !self.security.private_data {
             transfer::discard(job.direction);
             return Err(Reply::new(

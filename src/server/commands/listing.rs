@@ -101,6 +101,7 @@ impl Session {
             direction: Direction::Send(Source::Listing(text.into_bytes())),
             size: None,
             preliminary: None,
+            context: None,
         };
         self.start_transfer(job)
     }
