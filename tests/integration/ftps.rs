@@ -5,7 +5,6 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use localftp::server::tls::TlsConfig;
 use suppaftp::types::FileType;
 use suppaftp::{RustlsConnector, RustlsFtpStream};
 
-use crate::support::TestServer;
+use crate::support::{TestServer, have, tool};
 
 /// A certificate for localhost written as PEM files in the server's scratch folder, and the
 /// server using them (this also tests `--tls-cert` / `--tls-key` loading).
@@ -51,28 +50,8 @@ fn random_bytes(len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn have(program: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipped: {program} is not installed (.ci/run installs it)");
-    }
-    found
-}
-
 fn run_ok(program: &str, args: &[&str]) -> String {
-    let output = Command::new("timeout")
-        .arg("60")
-        .arg(program)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    String::from_utf8_lossy(&tool(program, args).stdout).into_owned()
 }
 
 #[test]

@@ -5,41 +5,13 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use suppaftp::FtpStream;
 use suppaftp::list::{File as ListedFile, ListParser};
 use suppaftp::types::{FileType, Mode};
 
-use crate::support::TestServer;
-
-/// Whether `program` can be run; if not, the test prints why it is skipped.
-fn have(program: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipped: {program} is not installed (.ci/run installs it)");
-    }
-    found
-}
-
-/// Run a command with a time limit (the `timeout` utility), failing the test on a bad exit.
-fn run(program: &str, args: &[&str]) -> Output {
-    let output = Command::new("timeout")
-        .arg("60")
-        .arg(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed ({}):\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+use crate::support::{TestServer, have, tool};
 
 fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed
@@ -109,13 +81,13 @@ fn lftp_mirror_both_ways_resume_and_mrm() {
         lftp_open(&server),
         local.display()
     );
-    run("lftp", &["-c", &script]);
+    tool("lftp", &["-c", &script]);
     assert_same_tree(&local, &server.path("up"));
 
     // Down: mirror /up to a second local folder.
     let back = server.outside().join("back");
     let script = format!("{}mirror /up {}; bye", lftp_open(&server), back.display());
-    run("lftp", &["-c", &script]);
+    tool("lftp", &["-c", &script]);
     assert_same_tree(&local, &back);
 
     // get -c: resume a partial download (REST + RETR).
@@ -128,7 +100,7 @@ fn lftp_mirror_both_ways_resume_and_mrm() {
         lftp_open(&server),
         server.outside().display()
     );
-    run("lftp", &["-c", &script]);
+    tool("lftp", &["-c", &script]);
     assert!(
         fs::read(&partial).unwrap() == full,
         "resumed download differs"
@@ -140,7 +112,7 @@ fn lftp_mirror_both_ways_resume_and_mrm() {
         "{}mrm /up/sub/*.txt; mrm /up/*.bin; bye",
         lftp_open(&server)
     );
-    run("lftp", &["-c", &script]);
+    tool("lftp", &["-c", &script]);
     assert!(!server.path("up/a.bin").exists());
     assert!(!server.path("up/sub/b with space.txt").exists());
     assert!(server.path("up/empty.txt").exists(), "mrm deleted too much");
@@ -160,7 +132,7 @@ fn curl_resume_and_active_mode() {
     let local = server.outside().join("r.bin");
     fs::write(&local, &full[..50_000]).unwrap();
     let local_arg = local.to_str().unwrap();
-    run(
+    tool(
         "curl",
         &["-sS", "-C", "-", "-o", local_arg, &format!("{base}/r.bin")],
     );
@@ -172,7 +144,7 @@ fn curl_resume_and_active_mode() {
     // --ftp-port: active mode (the server connects to curl) for a download and an upload.
     let active = server.outside().join("active.bin");
     let active_arg = active.to_str().unwrap();
-    run(
+    tool(
         "curl",
         &[
             "-sS",
@@ -184,7 +156,7 @@ fn curl_resume_and_active_mode() {
         ],
     );
     assert!(fs::read(&active).unwrap() == full);
-    run(
+    tool(
         "curl",
         &[
             "-sS",
@@ -199,7 +171,7 @@ fn curl_resume_and_active_mode() {
 
     // -C - on upload: curl asks SIZE, then APPE... or REST+STOR, for the rest of the file.
     fs::write(server.path("half.bin"), &full[..80_000]).unwrap();
-    run(
+    tool(
         "curl",
         &[
             "-sS",
@@ -219,7 +191,7 @@ fn curl_resume_and_active_mode() {
 /// Run a Python ftplib script against the server; `PORT` in the script is the server's port.
 fn python(server: &TestServer, script: &str) -> String {
     let script = script.replace("PORT", &server.addr.port().to_string());
-    let out = run("python3", &["-c", &script]);
+    let out = tool("python3", &["-c", &script]);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -638,3 +638,34 @@ pub fn run(dir: &Path, args: &[&str]) -> Running {
         log: seen,
     }
 }
+
+// --- Real client programs (curl, lftp, python3) ---------------------------------------------
+
+/// Whether `program` can be run; if not, the calling test should return early (it prints why:
+/// `.ci/run` installs every program the tests use, so this happens only on a bare machine).
+pub fn have(program: &str) -> bool {
+    let found = Command::new(program).arg("--version").output().is_ok();
+    if !found {
+        eprintln!("skipped: {program} is not installed (.ci/run installs it)");
+    }
+    found
+}
+
+/// Run a real client program with a 60-second limit, failing the test (with its output) on a
+/// bad exit.
+pub fn tool(program: &str, args: &[&str]) -> std::process::Output {
+    let output = Command::new("timeout")
+        .arg("60")
+        .arg(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}

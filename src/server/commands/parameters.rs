@@ -65,17 +65,10 @@ impl Session {
                 "PASV works over IPv4 only; use EPSV on IPv6.",
             );
         };
-        let listener = match data::listen(
-            self.local.ip(),
-            self.shared.config.passive_ports.as_ref(),
-            self.shared.config.lab,
-        ) {
-            Ok(listener) => listener,
-            Err(e) => return no_passive_port(self, e),
+        let port = match self.open_passive() {
+            Ok(port) => port,
+            Err(refusal) => return refusal,
         };
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-        self.data_plan = Some(DataPlan::Passive(listener));
-        self.passive_opened(port);
         let mut announced = self.shared.config.masquerade.unwrap_or(local);
         if self.shared.config.faults.has(Fault::WrongPasvAddress) {
             Fault::WrongPasvAddress
@@ -111,17 +104,10 @@ impl Session {
             }
             EpsvArg::Protocol(_) | EpsvArg::Any => {}
         }
-        let listener = match data::listen(
-            self.local.ip(),
-            self.shared.config.passive_ports.as_ref(),
-            self.shared.config.lab,
-        ) {
-            Ok(listener) => listener,
-            Err(e) => return no_passive_port(self, e),
+        let port = match self.open_passive() {
+            Ok(port) => port,
+            Err(refusal) => return refusal,
         };
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-        self.data_plan = Some(DataPlan::Passive(listener));
-        self.passive_opened(port);
         Reply::new(
             ReplyCode::EnteringExtendedPassiveMode,
             format!("Entering Extended Passive Mode (|||{port}|)."),
@@ -140,14 +126,21 @@ impl Session {
 }
 
 impl Session {
-    /// A data event for the trace: the server now listens for the data connection.
-    fn passive_opened(&self, port: u16) {
+    /// Listen for the next data connection (PASV and EPSV alike), on the control connection's
+    /// own address; the port to announce, or the 425 when no port is free.
+    fn open_passive(&mut self) -> Result<u16, Reply> {
+        let config = &self.shared.config;
+        let listener = data::listen(self.local.ip(), config.passive_ports.as_ref(), config.lab)
+            .map_err(|e| no_passive_port(self, e))?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        self.data_plan = Some(DataPlan::Passive(listener));
         if let Some(trace) = &self.trace {
             trace.data(&format!(
                 "passive port {port} opened on {}; waiting for the client to connect",
                 self.local.ip()
             ));
         }
+        Ok(port)
     }
 }
 
