@@ -16,7 +16,18 @@
 //! cargo run --example client -- --tls --ca cert.pem --password 12345 pwd   # a trusted PEM
 //! ```
 //!
-//! It works against any FTP server: `--host ftp.example.org --port 21 --user anonymous`.
+//! The client as a tutor: a quiz on every reply, the seed's whole lesson in one command, and
+//! TYPE A against TYPE I in hex:
+//!
+//! ```text
+//! cargo run --example client -- --quiz --password 12345 pwd ls     # predict each reply
+//! cargo run --example client -- --quiz-answers 2,3,2,2 --password 12345 pwd   # guesses given
+//! cargo run --example client -- --walkthrough                     # Enter between the steps
+//! cargo run --example client -- --password 12345 "compare baca_saya.txt"
+//! ```
+//!
+//! It works against any FTP server: `--host ftp.example.org --port 21 --user anonymous`, and
+//! says in a one-line `note:` wherever that server departs from the RFCs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,6 +87,20 @@ struct Flags {
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
 
+    /// Predict each reply before it arrives (its first digit, or the code); the score is shown
+    /// at the end.
+    #[arg(long)]
+    quiz: bool,
+
+    /// The quiz's guesses in order instead of asking, e.g. 2,3,2,230,- (- skips a reply).
+    #[arg(long, value_name = "LIST")]
+    quiz_answers: Option<String>,
+
+    /// Play the seed's whole flow and its error cases step by step, each explained (pauses
+    /// for Enter at a terminal). Uses the seed's password unless --password is given.
+    #[arg(long, conflicts_with = "actions")]
+    walkthrough: bool,
+
     /// Actions to run in order, e.g. pwd ls "get baca_saya.txt" (see ACTIONS below).
     actions: Vec<String>,
 }
@@ -111,5 +136,8 @@ fn main() -> ExitCode {
             (false, Some(ca)) => Some(Trust::Ca(ca)),
             (false, None) => None,
         },
+        quiz: flags.quiz || flags.quiz_answers.is_some(),
+        quiz_answers: flags.quiz_answers,
+        walkthrough: flags.walkthrough,
     })
 }

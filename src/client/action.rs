@@ -30,6 +30,8 @@ ACTIONS (one per argument, or one per line on standard input; quote names with s
   ascii | binary           TYPE A | TYPE I
   passive | epsv | active  open data connections with PASV, EPSV or PORT
   raw COMMAND...           send the rest of the line as one command, exactly as written
+  compare FILE             download FILE as TYPE I and as TYPE A; show the changed bytes in hex
+  mlsd [FOLDER]            FEAT, then MLSD: the standard listing (LIST if the server has none)
   quit                     QUIT (sent anyway after the last action)";
 
 /// One menu action, as the menu picks it or a script names it.
@@ -83,6 +85,10 @@ pub enum Action {
     Mode(DataMode),
     /// `raw COMMAND...`
     Raw(String),
+    /// `compare FILE`
+    Compare(String),
+    /// `mlsd [FOLDER]`
+    Mlsd(Option<String>),
     /// `quit`
     Quit,
 }
@@ -154,6 +160,8 @@ impl Action {
             }
             "epsv" => arity(0, 0, "epsv").map(|()| Action::Mode(DataMode::ExtendedPassive))?,
             "active" | "port" => arity(0, 0, "active").map(|()| Action::Mode(DataMode::Active))?,
+            "compare" => arity(1, 1, "compare FILE").map(|()| Action::Compare(first()))?,
+            "mlsd" => arity(0, 1, "mlsd [FOLDER]").map(|()| Action::Mlsd(arg(0)))?,
             "quit" | "bye" | "exit" => arity(0, 0, "quit").map(|()| Action::Quit)?,
             _ => {
                 return Err(format!(
@@ -227,6 +235,11 @@ mod tests {
             ("binary", Action::Type(FileType::Binary)),
             ("epsv", Action::Mode(DataMode::ExtendedPassive)),
             ("active", Action::Mode(DataMode::Active)),
+            (
+                "compare baca_saya.txt",
+                Action::Compare("baca_saya.txt".into()),
+            ),
+            ("mlsd", Action::Mlsd(None)),
             ("quit", Action::Quit),
         ];
         for (words, action) in cases {

@@ -107,6 +107,20 @@ pub fn send<R: Read + ?Sized, W: Write + ?Sized>(
     Ok(counts)
 }
 
+/// The conversion a TYPE A download makes, on bytes already in memory: CRLF becomes LF, a lone
+/// CR stays (see `compare`).
+///
+/// ```
+/// use localftp::client::copy::crlf_to_lf;
+/// assert_eq!(crlf_to_lf(b"a\r\nb\r"), b"a\nb\r");
+/// ```
+pub fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
+    let mut text = LineEndings::default();
+    let mut out = text.convert_to_local(bytes);
+    out.extend(text.finish());
+    out
+}
+
 /// TYPE A line-ending conversion that works chunk by chunk: a CR at the end of one chunk may
 /// be followed by the LF at the start of the next.
 #[derive(Debug, Default)]

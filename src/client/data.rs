@@ -18,7 +18,8 @@
 //! Under `PROT P` (FTPS, RFC 4217 §9) the new connection starts with a TLS handshake, in which
 //! the server is the TLS server whichever side connected; see [`super::tls::secure_data`].
 //!
-//! Once the connection is open, [`super::copy`] moves and counts the bytes.
+//! Once the connection is open, [`super::copy`] moves and counts the bytes (through the
+//! watch of `watch`, which notices a final reply sent before the data connection closed).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -26,6 +27,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::error::ClientError;
+use super::notes::{Note, usual_pasv_form};
 use super::stream::Stream;
 use super::tls;
 use super::wire::Wire;
@@ -106,6 +108,8 @@ pub enum Pending {
     Connected(TcpStream),
     /// Active: the client listens; the server connects once it accepts the command.
     Listening(TcpListener),
+    /// Active: the server has connected already (seen by [`Pending::connected_yet`]).
+    Accepted(TcpStream, SocketAddr),
 }
 
 /// Agree on a data connection with the server (PASV, EPSV or PORT/EPRT), showing the
@@ -120,9 +124,13 @@ pub fn prepare(wire: &mut Wire, mode: DataMode) -> Result<Pending, ClientError> 
                     problem: "the 227 reply has no six numbers h1,h2,h3,h4,p1,p2".into(),
                 });
             };
+            if !usual_pasv_form(&reply.full_text()) {
+                wire.note(Note::OddPasvForm);
+            }
             let announced = Ipv4Addr::new(n[0], n[1], n[2], n[3]);
             let port = u16::from(n[4]) * 256 + u16::from(n[5]);
-            let note = |text: &str| wire.narrator().note(text);
+            let narrator = wire.narrator().clone();
+            let note = |text: &str| narrator.note(text);
             note(&format!(
                 "the six numbers: h1,h2,h3,h4 = {},{},{},{} is the IP {announced}; p1 = {}, p2 = {}",
                 n[0], n[1], n[2], n[3], n[4], n[5]
@@ -131,12 +139,21 @@ pub fn prepare(wire: &mut Wire, mode: DataMode) -> Result<Pending, ClientError> 
                 "data port = p1 × 256 + p2 = {} × 256 + {} = {port}",
                 n[4], n[5]
             ));
-            // A server that announces 0.0.0.0 means "the address you already reach me on".
+            // A server that announces 0.0.0.0 means "the address you already reach me on". One
+            // that announces another address is most often behind NAT and names its inside
+            // address, which the client cannot reach: like curl, use the control connection's.
             let ip = match (announced.is_unspecified(), peer) {
                 (true, Some(peer)) => {
                     note(&format!(
                         "0.0.0.0 means the same host as the control connection: {peer}"
                     ));
+                    peer
+                }
+                (false, Some(peer)) if peer != IpAddr::V4(announced) => {
+                    wire.note(Note::WrongPasvAddress {
+                        announced: IpAddr::V4(announced),
+                        using: peer,
+                    });
                     peer
                 }
                 _ => IpAddr::V4(announced),
@@ -224,6 +241,11 @@ impl Pending {
         let stream = match self {
             Pending::Connected(stream) => stream,
             Pending::Listening(listener) => accept(&listener, wire)?,
+            Pending::Accepted(stream, from) => {
+                wire.narrator()
+                    .data(&format!("open: the server connected from {from}"));
+                stream
+            }
         };
         let timeout = Some(wire.timeout());
         let _ = stream.set_read_timeout(timeout);
@@ -231,6 +253,35 @@ impl Pending {
         match wire.data_tls() {
             Some(settings) => tls::secure_data(stream, settings, wire.narrator()),
             None => Ok(Stream::Plain(stream)),
+        }
+    }
+}
+
+impl Pending {
+    /// Active mode: whether the server has connected yet, looking without waiting. If it has,
+    /// the connection is taken now (and shown when it is used).
+    pub fn connected_yet(&mut self, wire: &Wire) -> bool {
+        let Pending::Listening(listener) = self else {
+            return true;
+        };
+        if listener.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let accepted = listener.accept();
+        let _ = listener.set_nonblocking(false);
+        match accepted {
+            Ok((stream, from)) if Some(from.ip()) == wire.peer_addr().map(|a| a.ip()) => {
+                let _ = stream.set_nonblocking(false);
+                *self = Pending::Accepted(stream, from);
+                true
+            }
+            Ok((_, from)) => {
+                wire.narrator().data(&format!(
+                    "ignored a connection from {from}: it is not the server"
+                ));
+                false
+            }
+            Err(_) => false,
         }
     }
 }

@@ -78,6 +78,16 @@ pub enum ClientError {
         /// Why.
         source: io::Error,
     },
+    /// The server said the download was complete (226), but fewer bytes came than its 150
+    /// announced: the data connection was closed early (see [`super::notes`]).
+    Short {
+        /// The command, as sent.
+        command: String,
+        /// Bytes received.
+        got: u64,
+        /// Bytes the 150 announced.
+        announced: u64,
+    },
     /// The second (data) connection could not be opened, or broke during a transfer.
     Data {
         /// What the client was doing.
@@ -236,6 +246,15 @@ impl fmt::Display for ClientError {
                     path.display()
                 )
             }
+            ClientError::Short {
+                command,
+                got,
+                announced,
+            } => write!(
+                f,
+                "{command} came back short: the server said the transfer was complete, but only \
+                 {got} of the {announced} bytes it announced arrived"
+            ),
             ClientError::Data { during, source } => {
                 write!(f, "the data connection failed while {during}: {source}")
             }

@@ -4,6 +4,10 @@
 //! The client never waits for a prompt when standard input is not a terminal: a missing
 //! password is then an error (exit code 2). Exit codes: 0 when every step worked, 1 when one
 //! failed (the others still ran), 2 for a mistake in the actions or flags, 130 after Ctrl-C.
+//!
+//! `--walkthrough` replaces the menu with the seed's flow (see [`super::walkthrough`]), and
+//! `--quiz` makes every reply a question in any mode (see [`super::quiz`]); the score is shown
+//! however the client ends.
 
 use std::io::{self, IsTerminal, Read};
 use std::process::ExitCode;
@@ -15,19 +19,82 @@ use super::action::Action;
 use super::data::DataMode;
 use super::error::ClientError;
 use super::narrate::Narrator;
+use super::quiz::{Guess, Quiz, SharedQuiz};
 use super::terminal::{ask, install_ctrl_c, keyed, secret};
 use super::tls::{self, Tls};
-use super::{Client, DEFAULT_HOST, DEFAULT_USER, FileType, Flow, Options};
+use super::{Client, DEFAULT_HOST, DEFAULT_USER, FileType, Flow, Options, walkthrough};
 use crate::server::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_PORT};
 
-/// Run the guided client: connect, log in, then the menu or the script, then QUIT.
+/// Run the guided client: connect, log in, then the menu, the script or the walkthrough, then
+/// QUIT; with a quiz, its score at the end.
 pub fn run(options: Options) -> ExitCode {
     install_ctrl_c();
     let narrator = Narrator::new(options.plain);
     let stdin_is_terminal = io::stdin().is_terminal();
+    let quiz = match quiz(&options, &narrator, stdin_is_terminal) {
+        Ok(quiz) => quiz,
+        Err(error) => {
+            narrator.error(&error);
+            return ExitCode::from(2);
+        }
+    };
+    let code = if options.walkthrough {
+        walk(&options, narrator.clone(), quiz.clone())
+    } else {
+        session(&options, narrator.clone(), stdin_is_terminal, quiz.clone())
+    };
+    if let Some(score) = quiz.and_then(|quiz| quiz.borrow().score()) {
+        narrator.quiz(&score);
+    }
+    code
+}
+
+/// The quiz the flags ask for, if any.
+fn quiz(
+    options: &Options,
+    narrator: &Narrator,
+    stdin_is_terminal: bool,
+) -> Result<Option<SharedQuiz>, ClientError> {
+    match (&options.quiz_answers, options.quiz) {
+        (Some(answers), _) => Guess::parse_list(answers)
+            .map(|guesses| Some(Quiz::scripted(guesses)))
+            .map_err(|e| ClientError::Usage(format!("--quiz-answers: {e}"))),
+        (None, true) if stdin_is_terminal => Ok(Some(Quiz::interactive(narrator.colour()))),
+        (None, true) => Err(ClientError::Usage(
+            "--quiz asks at the terminal, and standard input is not one: give the guesses \
+             with --quiz-answers 2,3,2,…"
+                .into(),
+        )),
+        (None, false) => Ok(None),
+    }
+}
+
+/// `--walkthrough`: checked like any run, then played (see [`walkthrough`]).
+fn walk(options: &Options, narrator: Narrator, quiz: Option<SharedQuiz>) -> ExitCode {
+    if !options.actions.is_empty() {
+        narrator.error(&ClientError::Usage(
+            "--walkthrough plays its own steps: give it no actions".into(),
+        ));
+        return ExitCode::from(2);
+    }
+    let host = options.host.as_deref().unwrap_or(DEFAULT_HOST);
+    if let Err(error) = tls::check_flags(options).and_then(|()| Tls::for_host(options, host)) {
+        narrator.error(&error);
+        return ExitCode::from(2);
+    }
+    walkthrough::play(options, narrator, quiz)
+}
+
+/// The menu or the script.
+fn session(
+    options: &Options,
+    narrator: Narrator,
+    stdin_is_terminal: bool,
+    quiz: Option<SharedQuiz>,
+) -> ExitCode {
     let menu = options.actions.is_empty() && stdin_is_terminal;
     // Flags and a script are checked before connecting: a typo costs no network round trip.
-    let script = match tls::check_flags(&options).and_then(|()| script(&options, menu)) {
+    let script = match tls::check_flags(options).and_then(|()| script(options, menu)) {
         Ok(script) => script,
         Err(error) => {
             narrator.error(&error);
@@ -38,21 +105,28 @@ pub fn run(options: Options) -> ExitCode {
         true => Box::new(ColorfulTheme::default()),
         false => Box::new(SimpleTheme),
     };
-    let login = match credentials(&options, menu, stdin_is_terminal, theme.as_ref()) {
+    let login = match credentials(options, menu, stdin_is_terminal, theme.as_ref()) {
         Ok(login) => login,
         Err(error) => {
             narrator.error(&error);
             return ExitCode::from(2);
         }
     };
-    let tls = match Tls::for_host(&options, &login.host) {
+    let tls = match Tls::for_host(options, &login.host) {
         Ok(tls) => tls,
         Err(error) => {
             narrator.error(&error);
             return ExitCode::from(2);
         }
     };
-    let connected = Client::connect(&login.host, login.port, options.timeout, narrator, tls);
+    let connected = Client::connect(
+        &login.host,
+        login.port,
+        options.timeout,
+        narrator,
+        tls,
+        quiz,
+    );
     let mut client = match connected {
         Ok(client) => client,
         Err(error) => return fail(&Narrator::new(options.plain), &error),
@@ -225,6 +299,8 @@ fn choose(client: &Client, theme: &dyn Theme) -> Result<Action, ClientError> {
         "REST      resume a download",
         type_entry,
         &mode_entry,
+        "COMPARE   TYPE A vs TYPE I on one file, in hex",
+        "MLSD      the standard listing (FEAT first)",
         "raw       type any command",
         "QUIT      quit",
     ];
@@ -290,7 +366,14 @@ fn choose(client: &Client, theme: &dyn Theme) -> Result<Action, ClientError> {
             })?;
             Action::Mode(modes[chosen])
         }
-        13 => Action::Raw(ask(theme, "Command line (e.g. SYST, HELP, STAT)", None)?),
+        13 => Action::Compare(ask(theme, "Text file on the server", Some(SAMPLE_FILE))?),
+        14 => Action::Mlsd(optional(keyed(|| {
+            Input::<String>::with_theme(theme)
+                .with_prompt("Folder to list (Enter: this one)")
+                .allow_empty(true)
+                .interact_text()
+        })?)),
+        15 => Action::Raw(ask(theme, "Command line (e.g. SYST, HELP, STAT)", None)?),
         _ => Action::Quit,
     })
 }

@@ -13,17 +13,32 @@
 //!    [`Client::list`], [`Client::get`], [`Client::put`], [`Client::cd`], [`Client::up`],
 //!    [`Client::mkdir`], [`Client::rename`], [`Client::delete`], [`Client::rmdir`],
 //!    [`Client::resume`], [`Client::set_type`], [`Client::set_mode`], [`Client::raw`],
-//!    [`Client::quit`].
+//!    [`Client::quit`]; and two that teach: [`Client::compare`] (the same file as TYPE A and
+//!    TYPE I, in hex) and [`Client::mlsd`] (the standard listing, when the server has it).
+//!
+//! **The client as a tutor.** `--quiz` asks the student to predict each reply before it comes
+//! ([`quiz`]); protocol notes say, in one line with its RFC section, where the server departs
+//! from the RFCs or from what most servers do ([`notes`]); `--walkthrough` plays the seed's
+//! whole flow step by step, each step explained ([`walkthrough`]).
 //!
 //! | module | its one job |
 //! |--------|-------------|
 //! | [`wire`] | the control connection: the one place every command is sent and every reply read |
+//! | [`lines`] | reply lines off a byte stream: CRLF, bare LF or CR, lines split across segments |
+//! | [`notes`] | protocol notes: where the server departs from the RFCs, in one line each |
+//! | [`quiz`] | `--quiz`: predict each reply, then see why it is what it is |
 //! | [`data`] | the second connection: PASV/EPSV/PORT, with their arithmetic shown |
 //! | [`copy`] | the bytes on it: counted, and converted in TYPE A |
 //! | [`stream`] | one connection type, plain TCP or TLS, for the control and data connections |
 //! | [`tls`] | FTPS (RFC 4217): AUTH TLS, the handshakes, PBSZ/PROT, whom to trust |
 //! | [`narrate`] | what the student sees: `C:` commands, `S:` replies, `(code)` meanings, `[data]` |
-//! | `transfer` | LIST, RETR, STOR and resuming: the 1xx … 2xx sequence around a data connection |
+//! | `commands` | the menu's commands without a data connection: PWD, CWD, MKD, RNFR/RNTO, raw lines |
+//! | `transfer` | the 1xx … 2xx sequence around a data connection, and what it checks |
+//! | `watch` | the control connection watched while the data connection is read |
+//! | `files` | RETR, STOR and resuming: local files, `.part` until the 226 |
+//! | `listing` | LIST and MLSD: what a listing looks like, and which lines a client can read |
+//! | `compare` | `compare FILE`: TYPE A and TYPE I side by side, the changed bytes in hex |
+//! | [`walkthrough`] | `--walkthrough`: the seed's flow and its error cases, one explained step at a time |
 //! | [`menu`] | the session from start to QUIT, driven by the dialoguer menu or a script |
 //! | [`action`] | the menu's actions as words (`get baca_saya.txt`), for scripts and tests |
 //! | `terminal` | prompts, the hidden password, and a clean exit on Ctrl-C |
@@ -40,19 +55,28 @@
 //! is done with rustls directly rather than suppaftp's rustls feature (see [`tls`]).
 //!
 //! What a production client does that this one leaves out: implicit FTPS (port 990), client
-//! certificates, the system's CA store, MLSD, keeping the connection alive with NOOP, and
-//! reconnecting after the server hangs up.
+//! certificates, the system's CA store, keeping the connection alive with NOOP, and
+//! reconnecting after the server hangs up (after a 421 this one stops and says so).
 
 pub mod action;
+mod commands;
+mod compare;
 pub mod copy;
 pub mod data;
 pub mod error;
+mod files;
+pub mod lines;
+mod listing;
 pub mod menu;
 pub mod narrate;
+pub mod notes;
+pub mod quiz;
 pub mod stream;
 mod terminal;
 pub mod tls;
 mod transfer;
+pub mod walkthrough;
+mod watch;
 pub mod wire;
 
 use std::time::Duration;
@@ -60,14 +84,12 @@ use std::time::Duration;
 use data::DataMode;
 use error::ClientError;
 use narrate::Narrator;
+use quiz::SharedQuiz;
 use tls::{Tls, Trust};
 use wire::Wire;
 
 pub use action::Action;
 pub use menu::run;
-
-/// Commands that move bytes over a data connection: the menu's transfers, not raw commands.
-const DATA_VERBS: [&str; 7] = ["LIST", "NLST", "MLSD", "RETR", "STOR", "APPE", "STOU"];
 
 /// The seed's host: the server listens on the loopback interface only.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
@@ -99,6 +121,12 @@ pub struct Options {
     pub tls: bool,
     /// With `tls`, how the server's certificate is trusted (`--insecure` or `--ca FILE`).
     pub trust: Option<Trust>,
+    /// `--quiz`: predict each reply before it arrives (asked at the terminal).
+    pub quiz: bool,
+    /// `--quiz-answers 2,3,230,…`: the quiz's guesses, in order, instead of asking.
+    pub quiz_answers: Option<String>,
+    /// `--walkthrough`: play the seed's whole flow step by step instead of the menu.
+    pub walkthrough: bool,
 }
 
 impl Default for Options {
@@ -114,6 +142,9 @@ impl Default for Options {
             mode: DataMode::Passive,
             tls: false,
             trust: None,
+            quiz: false,
+            quiz_answers: None,
+            walkthrough: false,
         }
     }
 }
@@ -145,24 +176,27 @@ pub struct Client {
     server_type: Option<FileType>,
     mode: DataMode,
     quit: bool,
+    /// Whether FEAT listed MLST, once asked (see `listing`).
+    mlst: Option<bool>,
 }
 
 impl Client {
     /// Stage 1: open the control connection and show the greeting; with `tls`, stage 1b:
-    /// AUTH TLS and the handshake.
+    /// AUTH TLS and the handshake. With a `quiz`, every reply is a question.
     pub fn connect(
         host: &str,
         port: u16,
         timeout: Duration,
         narrator: Narrator,
         tls: Option<Tls>,
+        quiz: Option<SharedQuiz>,
     ) -> Result<Client, ClientError> {
         narrator.stage("Stage 1: the control connection (RFC 959 §3.2 and §5.1)");
         narrator.note(&format!(
             "opening a TCP connection to {host}:{port}: the kernels exchange SYN, SYN-ACK, ACK \
              (the three-way handshake), then the server speaks first"
         ));
-        let (mut wire, _greeting) = Wire::connect(host, port, timeout, narrator)?;
+        let (mut wire, _greeting) = Wire::connect(host, port, timeout, narrator, quiz)?;
         if let Some(tls) = tls {
             wire = tls::secure_control(wire, tls)?;
         }
@@ -172,6 +206,7 @@ impl Client {
             server_type: None,
             mode: DataMode::Passive,
             quit: false,
+            mlst: None,
         })
     }
 
@@ -255,6 +290,8 @@ impl Client {
                 Ok(())
             }
             Action::Raw(line) => self.raw(line),
+            Action::Compare(file) => self.compare(file),
+            Action::Mlsd(path) => self.mlsd(path.as_deref()),
             Action::Quit => return self.quit().map(|()| Flow::Quit),
         }
         .map(|()| {
@@ -264,77 +301,6 @@ impl Client {
                 Flow::Continue
             }
         })
-    }
-
-    /// PWD: where am I? The answer is a path inside the user's home, never the server's disk.
-    pub fn pwd(&mut self) -> Result<(), ClientError> {
-        self.narrator()
-            .stage("PWD: which folder am I in? (RFC 959 §4.1.3)");
-        let reply = self.wire.require("PWD", |code| code == 257)?;
-        let path = quoted_path(reply.text()).unwrap_or_else(|| reply.text().to_string());
-        self.narrator().note(&format!(
-            "you are in {path}: paths start at your home folder on the server, not at the \
-             root of its disk (a chroot jail)"
-        ));
-        Ok(())
-    }
-
-    /// CWD: change folder. The server checks the folder exists and that you may enter it.
-    pub fn cd(&mut self, folder: &str) -> Result<(), ClientError> {
-        self.narrator()
-            .stage(&format!("CWD: go into {folder} (RFC 959 §4.1.1)"));
-        self.wire
-            .require(&format!("CWD {folder}"), |code| code / 100 == 2)?;
-        Ok(())
-    }
-
-    /// CDUP: go to the parent folder (never above the home: the server refuses that).
-    pub fn up(&mut self) -> Result<(), ClientError> {
-        self.narrator()
-            .stage("CDUP: go up one folder (RFC 959 §4.1.1)");
-        self.wire.require("CDUP", |code| code / 100 == 2)?;
-        Ok(())
-    }
-
-    /// MKD: make a folder; the 257 reply quotes the path it created.
-    pub fn mkdir(&mut self, folder: &str) -> Result<(), ClientError> {
-        self.narrator()
-            .stage(&format!("MKD: make the folder {folder} (RFC 959 §4.1.3)"));
-        self.wire
-            .require(&format!("MKD {folder}"), |code| code == 257)?;
-        Ok(())
-    }
-
-    /// RNFR then RNTO: a rename takes two commands, and the 350 in between.
-    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), ClientError> {
-        self.narrator().stage(&format!(
-            "RNFR + RNTO: rename {from} to {to} (RFC 959 §4.1.3)"
-        ));
-        self.wire
-            .require(&format!("RNFR {from}"), |code| code == 350)?;
-        self.narrator()
-            .note("RNFR only remembers the old name; RNTO must be the very next command");
-        self.wire
-            .require(&format!("RNTO {to}"), |code| code / 100 == 2)?;
-        Ok(())
-    }
-
-    /// DELE: delete a file.
-    pub fn delete(&mut self, file: &str) -> Result<(), ClientError> {
-        self.narrator()
-            .stage(&format!("DELE: delete the file {file} (RFC 959 §4.1.3)"));
-        self.wire
-            .require(&format!("DELE {file}"), |code| code / 100 == 2)?;
-        Ok(())
-    }
-
-    /// RMD: delete a folder (most servers want it empty).
-    pub fn rmdir(&mut self, folder: &str) -> Result<(), ClientError> {
-        self.narrator()
-            .stage(&format!("RMD: delete the folder {folder} (RFC 959 §4.1.3)"));
-        self.wire
-            .require(&format!("RMD {folder}"), |code| code / 100 == 2)?;
-        Ok(())
     }
 
     /// TYPE A or TYPE I: how file bytes travel from now on.
@@ -356,51 +322,6 @@ impl Client {
             "from now on: {}; nothing is sent until the next transfer",
             mode.describe()
         ));
-    }
-
-    /// Send any command line and show every reply it causes (a 1yz is followed by another).
-    pub fn raw(&mut self, line: &str) -> Result<(), ClientError> {
-        self.narrator()
-            .stage("A raw command: sent exactly as typed");
-        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
-        if DATA_VERBS.contains(&verb.as_str()) {
-            // The server would wait for a data connection that nobody opens, then answer 425.
-            return Err(ClientError::Usage(format!(
-                "{verb} needs a data connection, which a raw command does not open; use the \
-                 menu's LIST, RETR or STOR (ls, get, put), which show every step"
-            )));
-        }
-        if matches!(verb.as_str(), "AUTH" | "CCC") {
-            // After its 2yz the connection would change under the client's feet.
-            return Err(ClientError::Usage(format!(
-                "{verb} starts or ends TLS, which a raw command cannot follow; start the \
-                 client with --tls for FTPS"
-            )));
-        }
-        let mut reply = self.wire.command(line)?;
-        while reply.is_preliminary() {
-            reply = self
-                .wire
-                .read_reply("the reply that follows the 1yz reply")?;
-        }
-        match (verb.as_str(), reply.code) {
-            ("QUIT", 221) => self.quit = true,
-            ("PASV" | "EPSV" | "PORT" | "EPRT", _) => self.narrator().note(
-                "nothing will use this data connection: the menu's transfers set up their own",
-            ),
-            ("TYPE", _) => self.server_type = None,
-            // The data connections follow the server: PROT C makes them plain again, and REIN
-            // forgets PBSZ and PROT.
-            ("PROT", 200) => self
-                .wire
-                .set_private_data(line[4..].trim().eq_ignore_ascii_case("P")),
-            ("REIN", 220) => self.wire.set_private_data(false),
-            _ => {}
-        }
-        if reply.code >= 400 {
-            return Err(wire::refusal(line, &reply));
-        }
-        Ok(())
     }
 
     /// QUIT: the server answers 221 and closes the control connection.

@@ -11,6 +11,9 @@
 //!    (331) user name received: now send the password with PASS
 //!    [data] ...                         <- what happens on the second (data) connection
 //!    ...                                <- any other remark
+//!    note: ... (RFC 959 §4.2)           <- the server departs from the RFCs or common practice
+//!    quiz: ...                          <- `--quiz`: the question, the guess, right or wrong
+//!    > ...                              <- `--walkthrough`: the explanation of a step
 //! ```
 //!
 //! Colour and progress bars are for people: they are off when standard output is not a
@@ -90,6 +93,29 @@ impl Narrator {
     /// A remark that is neither a command nor a reply.
     pub fn note(&self, text: &str) {
         self.line(&format!("   {text}"), Style::new());
+    }
+
+    /// A protocol note (see [`super::notes`]): one line, with the RFC section it is about.
+    pub fn protocol(&self, text: &str, rfc: &str) {
+        self.line(
+            &format!("   note: {text} ({rfc})"),
+            Style::new().yellow().bold(),
+        );
+    }
+
+    /// A line of the quiz (see [`super::quiz`]).
+    pub fn quiz(&self, text: &str) {
+        self.line(&format!("   quiz: {text}"), Style::new().blue().bold());
+    }
+
+    /// A step of the walkthrough: its heading (see [`super::walkthrough`]).
+    pub fn step(&self, title: &str) {
+        self.line(&format!("\n## {title}"), Style::new().bold().underlined());
+    }
+
+    /// A line of a walkthrough step's explanation.
+    pub fn lesson(&self, text: &str) {
+        self.line(&format!("   > {text}"), Style::new().italic());
     }
 
     /// An event on the data connection: opened, bytes moved, closed.

@@ -7,12 +7,17 @@
 //! written by one thread. That is enough for this client, which never writes while it waits
 //! to read; the server, which must answer on the control connection while a transfer runs on
 //! another thread, needs a different shape (see `server::tls`).
+//!
+//! [`open_tcp`] makes the control connection's TCP socket: the host's name resolved, each of its
+//! addresses tried in turn, each within the timeout.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use rustls::{ClientConnection, StreamOwned};
+
+use super::error::ClientError;
 
 /// How long a finished TLS data connection waits for the server's own close_notify (or its
 /// close) before closing: long enough for any server on a working network, short enough that
@@ -109,4 +114,28 @@ impl Write for Stream {
             Stream::Tls(tls) => tls.flush(),
         }
     }
+}
+
+/// Resolve `host` and connect to the first address that answers, each within `timeout`.
+pub fn open_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, ClientError> {
+    let address = format!("{host}:{port}");
+    let candidates: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|source| ClientError::Resolve {
+            host: host.to_string(),
+            source,
+        })?
+        .collect();
+    let mut last_error = std::io::Error::other("the name has no address");
+    for candidate in candidates {
+        match TcpStream::connect_timeout(&candidate, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last_error = e,
+        }
+    }
+    Err(ClientError::Connect {
+        address,
+        source: last_error,
+        timeout,
+    })
 }

@@ -1,7 +1,6 @@
-//! LIST, RETR, STOR, and REST + RETR: the commands that need a data connection (RFC 959
-//! §4.1.3, §5.4; RFC 3659 §5 for REST).
-//!
-//! They all follow one sequence, written once in [`Client::transfer`]:
+//! The sequence every command with a data connection follows (RFC 959 §4.1.3, §5.4): RETR,
+//! STOR and resuming (in `files`), LIST and MLSD (in `listing`), TYPE A vs TYPE I (in
+//! `compare`). It is written once, in [`Client::transfer`]:
 //!
 //! ```text
 //! C: PASV                      set up the data connection (or EPSV, or PORT)
@@ -13,25 +12,25 @@
 //! S: 226 Transfer complete.    2yz: done
 //! ```
 //!
-//! Downloads are written to `NAME.part` and renamed to `NAME` only after the `226`, so a
-//! broken download never sits under the final name; `resume` continues a `.part` file with
-//! `REST`. Local files are always opened in binary mode (the seed's `wb` and `rb`).
+//! Servers do not all keep to this sequence, and the places where they differ get protocol
+//! notes (see [`super::notes`]): a 2yz with no 1yz before it (the data is read anyway), a 125
+//! before the server connected, the final reply before the data connection closed, and fewer
+//! bytes than the 150 announced although the server said 226 (the file stays `NAME.part`).
 
-use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use suppaftp::list::ListParser;
-
+use super::Client;
 use super::copy::{self, CopyError, Counts};
-use super::data;
+use super::data::{self, DataMode, Pending};
 use super::error::ClientError;
+use super::notes::{self, Note};
 use super::tls;
+use super::watch::ReplyWatch;
 use super::wire::refusal;
-use super::{Client, FileType};
 
 /// Which way the bytes go, and between what.
-enum Direction<'a> {
+pub(super) enum Direction<'a> {
     /// Server → client: a listing, kept in memory and shown line by line.
     Listing(&'a mut Vec<u8>),
     /// Server → client, into the file at `path`.
@@ -50,245 +49,59 @@ enum Direction<'a> {
 }
 
 impl Client {
-    /// LIST: the folder's contents, as text, over a data connection.
-    pub fn list(&mut self, path: Option<&str>) -> Result<(), ClientError> {
-        self.narrator()
-            .stage("LIST: what is in this folder? (RFC 959 §4.1.3)");
-        self.narrator()
-            .note("a listing is text, so it travels as TYPE A, as ftplib's retrlines does");
-        self.ensure_type(FileType::Ascii)?;
-        let command = match path {
-            Some(path) => format!("LIST {path}"),
-            None => "LIST".to_string(),
-        };
-        let mut listing = Vec::new();
-        self.transfer(&command, None, Direction::Listing(&mut listing))?;
-        let text = String::from_utf8_lossy(&listing);
-        let mut entries = Vec::new();
-        for line in text.lines() {
-            // LIST has no standard format; suppaftp knows the usual Unix and DOS layouts.
-            if let Ok(file) = ListParser::parse_posix(line).or_else(|_| ListParser::parse_dos(line))
-            {
-                entries.push(if file.is_directory() {
-                    format!("{}/ (folder)", file.name())
-                } else {
-                    format!("{} ({} bytes)", file.name(), file.size())
-                });
-            }
-        }
-        self.narrator().note(&format!(
-            "{} entries, read by suppaftp's LIST parser: {}",
-            entries.len(),
-            if entries.is_empty() {
-                "(none)".to_string()
-            } else {
-                entries.join(", ")
-            }
-        ));
-        Ok(())
-    }
-
-    /// RETR: download `remote` to `local` (default: the same name here).
-    pub fn get(&mut self, remote: &str, local: Option<&str>) -> Result<(), ClientError> {
-        self.narrator()
-            .stage(&format!("RETR: download {remote} (RFC 959 §4.1.3)"));
-        let local = local_name(remote, local);
-        let part = part_path(&local);
-        self.ensure_type(self.file_type)?;
-        let mut file = File::create(&part).map_err(|source| ClientError::LocalWrite {
-            path: part.clone(),
-            source,
-        })?;
-        self.narrator().note(&format!(
-            "writing to {} in binary mode (the seed's \"wb\"); it becomes {} only when the 226 \
-             arrives, so a broken download never sits under the final name",
-            part.display(),
-            local.display()
-        ));
-        let result = self.download(&format!("RETR {remote}"), None, &mut file, &part);
-        drop(file);
-        let counts = self.finish_download(result, remote, &part, &local)?;
-        self.narrator().note(&format!(
-            "saved {} ({} bytes)",
-            local.display(),
-            counts.local
-        ));
-        Ok(())
-    }
-
-    /// REST + RETR: continue a download that broke, from the bytes already here (RFC 3659 §5).
-    pub fn resume(&mut self, remote: &str, local: Option<&str>) -> Result<(), ClientError> {
-        self.narrator().stage(&format!(
-            "REST + RETR: resume the download of {remote} (RFC 3659 §5)"
-        ));
-        let local = local_name(remote, local);
-        let part = part_path(&local);
-        if !part.exists() && local.exists() {
-            rename(&local, &part)?;
-            self.narrator().note(&format!(
-                "{} is treated as the unfinished part: renamed to {} until the download ends",
-                local.display(),
-                part.display()
-            ));
-        }
-        let offset = fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-        self.narrator().note(&format!(
-            "{offset} bytes are already in {}; REST asks the server to skip them. Offsets count \
-             bytes, so resuming needs TYPE I (binary)",
-            part.display()
-        ));
-        self.ensure_type(FileType::Binary)?;
-        let reply = self.wire.command(&format!("SIZE {remote}"))?;
-        if reply.code == 213 {
-            let size: Option<u64> = reply.text().trim().parse().ok();
-            if size == Some(offset) {
-                rename(&part, &local)?;
-                self.narrator().note(&format!(
-                    "the file is already complete: saved {} ({offset} bytes)",
-                    local.display()
-                ));
-                return Ok(());
-            }
-            if size.is_some_and(|size| size < offset) {
-                return Err(ClientError::Usage(format!(
-                    "{} is larger than {remote} on the server, so it is not a part of it; \
-                     delete it and download again",
-                    part.display()
-                )));
-            }
-        } else if reply.code == 550 {
-            return Err(refusal(&format!("SIZE {remote}"), &reply));
-        }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&part)
-            .map_err(|source| ClientError::LocalWrite {
-                path: part.clone(),
-                source,
-            })?;
-        let rest = (offset > 0).then_some(offset);
-        let result = self.download(&format!("RETR {remote}"), rest, &mut file, &part);
-        drop(file);
-        let counts = self.finish_download(result, remote, &part, &local)?;
-        self.narrator().note(&format!(
-            "saved {}: {offset} bytes were already here and {} more arrived",
-            local.display(),
-            counts.local
-        ));
-        Ok(())
-    }
-
-    /// STOR: upload `local` as `remote` (default: the same name there).
-    pub fn put(&mut self, local: &str, remote: Option<&str>) -> Result<(), ClientError> {
-        self.narrator()
-            .stage(&format!("STOR: upload {local} (RFC 959 §4.1.3)"));
-        let path = PathBuf::from(local);
-        let remote = remote.map(str::to_string).unwrap_or_else(|| {
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| local.to_string())
-        });
-        // Local problems are found before the server is asked for anything.
-        let unreadable = |source| ClientError::LocalUnreadable {
-            path: path.clone(),
-            source,
-        };
-        let meta = match fs::metadata(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ClientError::LocalMissing { path });
-            }
-            other => other.map_err(unreadable)?,
-        };
-        if meta.is_dir() {
-            return Err(unreadable(io::Error::other("it is a folder, not a file")));
-        }
-        let mut file = File::open(&path).map_err(unreadable)?;
-        self.narrator().note(&format!(
-            "opened {local} for reading in binary mode (the seed's \"rb\"): {} bytes",
-            meta.len()
-        ));
-        self.ensure_type(self.file_type)?;
-        let direction = Direction::Send {
-            from: &mut file,
-            path: &path,
-            ascii: self.file_type == FileType::Ascii,
-            size: meta.len(),
-        };
-        let counts = self.transfer(&format!("STOR {remote}"), None, direction)?;
-        self.narrator().note(&format!(
-            "uploaded: the server stored {remote} ({} bytes sent)",
-            counts.wire
-        ));
-        Ok(())
-    }
-
-    fn download(
-        &mut self,
-        command: &str,
-        rest: Option<u64>,
-        file: &mut File,
-        part: &Path,
-    ) -> Result<Counts, ClientError> {
-        let direction = Direction::Receive {
-            into: file,
-            path: part,
-            ascii: self.file_type == FileType::Ascii && rest.is_none(),
-        };
-        self.transfer(command, rest, direction)
-    }
-
-    /// After a download: rename the part on success; on failure keep what can be resumed.
-    fn finish_download(
-        &mut self,
-        result: Result<Counts, ClientError>,
-        remote: &str,
-        part: &Path,
-        local: &Path,
-    ) -> Result<Counts, ClientError> {
-        match result {
-            Ok(counts) => {
-                rename(part, local)?;
-                Ok(counts)
-            }
-            Err(error) => {
-                let kept = fs::metadata(part).map(|m| m.len()).unwrap_or(0);
-                if kept > 0 && !matches!(error, ClientError::LocalWrite { .. }) {
-                    self.narrator().note(&format!(
-                        "the {kept} bytes received so far stay in {}; `resume {remote}` \
-                         continues from there",
-                        part.display()
-                    ));
-                } else {
-                    let _ = fs::remove_file(part);
-                }
-                Err(error)
-            }
-        }
-    }
-
     /// The sequence every transfer shares: data connection, (REST,) command, 1yz, bytes,
     /// close, 2yz. Returns how many bytes moved.
-    fn transfer(
+    pub(super) fn transfer(
         &mut self,
         command: &str,
         rest: Option<u64>,
         direction: Direction<'_>,
     ) -> Result<Counts, ClientError> {
-        let pending = data::prepare(&mut self.wire, self.mode)?;
+        let mut pending = data::prepare(&mut self.wire, self.mode)?;
         if let Some(offset) = rest {
             self.wire
                 .require(&format!("REST {offset}"), |code| code == 350)?;
         }
-        let reply = self.wire.command(command)?;
-        if !reply.is_preliminary() {
-            if matches!(pending, data::Pending::Connected(_)) {
+        let verb = command
+            .split(' ')
+            .next()
+            .unwrap_or(command)
+            .to_ascii_uppercase();
+        self.wire.send(command)?;
+        // Active mode: had the server connected when its reply began to arrive? A 125 says so.
+        let connected_first = match pending {
+            Pending::Listening(_) => {
+                self.wire.wait_for_reply();
+                Some(pending.connected_yet(&self.wire))
+            }
+            Pending::Connected(_) | Pending::Accepted(..) => None,
+        };
+        let reply = self.wire.read_reply(&format!("the reply to {verb}"))?;
+        // A server that skips the 1yz sends its final reply at once, and the data anyway.
+        let mut final_reply = None;
+        if reply.is_success() {
+            self.wire.note(Note::NoPreliminary {
+                verb: verb.clone(),
+                code: reply.code,
+            });
+            final_reply = Some(reply.clone());
+        } else if !reply.is_preliminary() {
+            if matches!(pending, Pending::Connected(_) | Pending::Accepted(..)) {
                 self.narrator().data("closing the unused data connection");
             }
             return Err(refusal(command, &reply));
+        } else if reply.code == 125 && connected_first == Some(false) {
+            self.wire.note(Note::Premature125);
+        } else {
+            self.explain_preliminary(reply.code);
         }
-        self.narrator().note(match (reply.code, self.mode) {
-            (125, data::DataMode::Active) => {
+        self.move_bytes(command, rest, pending, direction, reply, final_reply)
+    }
+
+    /// Say what the 1yz reply means here.
+    fn explain_preliminary(&self, code: u16) {
+        self.narrator().note(match (code, self.mode) {
+            (125, DataMode::Active) => {
                 "125: the server had connected to our port already (pyftpdlib does so as soon \
                  as PORT arrives)"
             }
@@ -296,19 +109,34 @@ impl Client {
                 "125, not 150: we connected right after the 227/229, before sending the \
                  command (pyftpdlib does the same; vsftpd says 150 even then)"
             }
-            (_, data::DataMode::Active) => "150: the server connects to the client's port now",
+            (_, DataMode::Active) => "150: the server connects to the client's port now",
             _ => {
                 "150: the transfer starts now (vsftpd and pyftpdlib send 150 even when the \
                  client is already connected; servers that notice say 125)"
             }
         });
+    }
+
+    /// After the 1yz: open the data connection, move the bytes, close it, read the final
+    /// reply, and check what came against what was announced.
+    fn move_bytes(
+        &mut self,
+        command: &str,
+        rest: Option<u64>,
+        pending: Pending,
+        direction: Direction<'_>,
+        reply: super::wire::Reply,
+        final_reply: Option<super::wire::Reply>,
+    ) -> Result<Counts, ClientError> {
         let mut stream = match pending.open(&self.wire) {
             Ok(stream) => stream,
             Err(error) => {
                 // The server still sends its verdict (425) for the command: read it.
-                let _ = self
-                    .wire
-                    .read_reply("the reply after the failed data connection");
+                if final_reply.is_none() {
+                    let _ = self
+                        .wire
+                        .read_reply("the reply after the failed data connection");
+                }
                 return Err(error);
             }
         };
@@ -323,9 +151,20 @@ impl Client {
             _ => announced_size(reply.text()),
         };
         let bar = self.narrator().progress_bar(total);
+        // Downloads watch the control connection: does the final reply come before the close?
+        let control = match (&final_reply, downloading && !stream.is_tls()) {
+            (None, true) => self.wire.socket().try_clone().ok(),
+            _ => None,
+        };
+        let mut watched = ReplyWatch::new(
+            &mut stream,
+            control,
+            self.wire.has_buffered(),
+            self.wire.timeout(),
+        );
         let copied = match direction {
             Direction::Listing(listing) => {
-                let copied = copy::receive(&mut stream, listing, true, bar.as_ref());
+                let copied = copy::receive(&mut watched, listing, true, bar.as_ref());
                 // What came over the data connection, shown before the reply that follows it.
                 for line in String::from_utf8_lossy(listing).lines() {
                     self.narrator().content(line);
@@ -333,12 +172,14 @@ impl Client {
                 copied
             }
             Direction::Receive { into, ascii, .. } => {
-                copy::receive(&mut stream, into, ascii, bar.as_ref())
+                copy::receive(&mut watched, into, ascii, bar.as_ref())
             }
             Direction::Send { from, ascii, .. } => {
-                copy::send(from, &mut stream, ascii, bar.as_ref())
+                copy::send(from, &mut watched, ascii, bar.as_ref())
             }
         };
+        let replied_early = watched.replied_early();
+        drop(watched);
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -370,8 +211,32 @@ impl Client {
         }
         // Closing is the end-of-file marker in stream mode: the server replies after it.
         stream.close(outcome.is_ok());
-        let last = self.wire.read_reply("the reply that ends the transfer")?;
+        let last = match final_reply {
+            Some(reply) => reply,
+            None => self.wire.read_reply("the reply that ends the transfer")?,
+        };
+        if replied_early {
+            self.wire.note(Note::EarlyFinalReply);
+        }
         match outcome {
+            Ok(counts)
+                if last.is_success()
+                    && downloading
+                    && rest.is_none()
+                    && notes::is_short(total, counts.wire) =>
+            {
+                let announced = total.unwrap_or(0);
+                self.wire.note(Note::ShortTransfer {
+                    got: counts.wire,
+                    announced,
+                    code: last.code,
+                });
+                Err(ClientError::Short {
+                    command: command.to_string(),
+                    got: counts.wire,
+                    announced,
+                })
+            }
             Ok(counts) if last.is_success() => Ok(counts),
             Ok(_) => Err(refusal(command, &last)),
             // The server's code says more than "the socket broke" when it has one.
@@ -387,28 +252,6 @@ fn local_error(path: PathBuf, source: io::Error, downloading: bool) -> ClientErr
     } else {
         ClientError::LocalUnreadable { path, source }
     }
-}
-
-/// The local name for a download: the one given, or the remote file's last path segment.
-fn local_name(remote: &str, local: Option<&str>) -> PathBuf {
-    match local {
-        Some(local) => PathBuf::from(local),
-        None => PathBuf::from(remote.rsplit('/').next().unwrap_or(remote)),
-    }
-}
-
-/// Where a download is written until it is complete: `NAME.part`.
-fn part_path(local: &Path) -> PathBuf {
-    let mut name = local.as_os_str().to_owned();
-    name.push(".part");
-    PathBuf::from(name)
-}
-
-fn rename(from: &Path, to: &Path) -> Result<(), ClientError> {
-    fs::rename(from, to).map_err(|source| ClientError::LocalWrite {
-        path: to.to_path_buf(),
-        source,
-    })
 }
 
 /// The size a 150 reply announces, as in `150 Opening … (97 bytes).`
@@ -433,15 +276,5 @@ mod tests {
             Some(1234)
         );
         assert_eq!(announced_size("File status okay."), None);
-    }
-
-    #[test]
-    fn downloads_land_next_to_their_final_name() {
-        assert_eq!(local_name("/docs/a.txt", None), PathBuf::from("a.txt"));
-        assert_eq!(local_name("a.txt", Some("b.txt")), PathBuf::from("b.txt"));
-        assert_eq!(
-            part_path(Path::new("dir/a.txt")),
-            PathBuf::from("dir/a.txt.part")
-        );
     }
 }

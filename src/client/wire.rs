@@ -13,92 +13,40 @@
 //! transfer (the `226`) inside `TransferStream::finish` and keeps only whether it was 226 or
 //! 250, and it parses the `227` without showing it, and a teaching client has to show both.
 //!
-//! Later issues hook in here: a quiz asks the student to predict the code between
-//! [`Wire::send`] and [`Wire::read_reply`], and protocol notes compare each reply with the RFCs
-//! right after it is read.
+//! The tutor hooks in here too. With `--quiz`, [`Wire::read_reply`] first asks the student to
+//! predict the reply (see [`super::quiz`]) and judges the guess once the reply is shown. And
+//! each reply is compared with the RFCs as it is read: its line ends and how it arrived (see
+//! [`super::lines`]), a multi-line reply where one line is usual, a slow reply, a 421. What is
+//! unusual becomes a one-line protocol note (see [`super::notes`]), said after the reply.
 //!
 //! TLS (`--tls`, RFC 4217): after `AUTH TLS` is answered `234`, [`Wire::start_tls`] runs the
 //! handshake on the same socket and puts the TLS stream where the plain one was (see
 //! [`super::stream`] and [`super::tls`]); `send` and `read_reply` go on exactly as before,
 //! now encrypted.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::io::{BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
 
 use rustls::ClientConnection;
 use suppaftp::{FtpError, FtpStream};
 
 use super::error::ClientError;
+use super::lines::{self, LineError};
 use super::narrate::Narrator;
-use super::stream::Stream;
+use super::notes::{self, Note, Notes};
+use super::quiz::{self, SharedQuiz};
+use super::stream::{Stream, open_tcp};
 use super::tls::Tls;
+
+pub use super::lines::Reply;
 
 /// The longest reply line the client accepts. Real replies are under 512 bytes; a server that
 /// sends an endless line must not make the client buffer it forever.
-const MAX_LINE: u64 = 8 * 1024;
+const MAX_LINE: usize = 8 * 1024;
 
 /// The most lines one multi-line reply may have (a FEAT or HELP reply has a few dozen).
 const MAX_LINES: usize = 10_000;
-
-/// One reply: its code and every line exactly as received (without CRLF).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    /// The three-digit code.
-    pub code: u16,
-    /// The lines, each with its code prefix as sent (`227 Entering Passive Mode (…)`).
-    pub lines: Vec<String>,
-}
-
-impl Reply {
-    /// Parse the lines of one reply, as read from the wire.
-    ///
-    /// ```
-    /// use localftp::client::wire::Reply;
-    /// let reply = Reply::parse(vec!["230 Login successful.".into()]).unwrap();
-    /// assert_eq!(reply.code, 230);
-    /// assert_eq!(reply.text(), "Login successful.");
-    /// assert!(Reply::parse(vec!["hello".into()]).is_err());
-    /// ```
-    pub fn parse(lines: Vec<String>) -> Result<Reply, String> {
-        let first = lines.first().ok_or("an empty reply")?;
-        let code = code_of(first).ok_or_else(|| format!("{first:?} does not start with a code"))?;
-        Ok(Reply { code, lines })
-    }
-
-    /// The text of the last line, after the code: for a single-line reply, its whole text.
-    pub fn text(&self) -> &str {
-        let last = self.lines.last().map(String::as_str).unwrap_or("");
-        last.get(4..).unwrap_or("")
-    }
-
-    /// All the text, every line joined by spaces (for searching a 227 for its numbers).
-    pub fn full_text(&self) -> String {
-        self.lines.join(" ")
-    }
-
-    /// 1yz: the command started; another reply follows (RFC 959 §4.2.1).
-    pub fn is_preliminary(&self) -> bool {
-        self.code / 100 == 1
-    }
-
-    /// 2yz: done.
-    pub fn is_success(&self) -> bool {
-        self.code / 100 == 2
-    }
-}
-
-/// The code at the start of a reply line: three digits, then a space, a hyphen or nothing.
-fn code_of(line: &str) -> Option<u16> {
-    let digits = line.get(..3)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    match line.as_bytes().get(3) {
-        None | Some(b' ') | Some(b'-') => digits.parse().ok(),
-        _ => None,
-    }
-}
 
 /// How a command is shown: the password of `PASS` is masked, everything else is as sent.
 ///
@@ -125,16 +73,28 @@ pub struct Wire {
     tls: Option<Tls>,
     /// `PROT P` was accepted: every data connection starts with a TLS handshake.
     private_data: bool,
+    /// The last line read ended in a CR whose LF has not been seen yet (see [`super::lines`]).
+    pending_cr: bool,
+    /// The protocol notes said so far.
+    notes: Notes,
+    /// Notes found while a reply's lines were read, said once the reply is shown.
+    found: Vec<Note>,
+    /// `--quiz`: the quiz this connection asks.
+    quiz: Option<SharedQuiz>,
+    /// The verb of the last command sent, for the quiz's "why".
+    last_verb: String,
 }
 
 impl Wire {
     /// Open the control connection to `host:port`, let suppaftp read the greeting, and show
-    /// it. Returns the connection and the greeting (a 220).
+    /// it. Returns the connection and the greeting (a 220). With a quiz, the student predicts
+    /// the greeting first.
     pub fn connect(
         host: &str,
         port: u16,
         timeout: Duration,
         narrator: Narrator,
+        quiz: Option<SharedQuiz>,
     ) -> Result<(Wire, Reply), ClientError> {
         let socket = open_tcp(host, port, timeout)?;
         let lost = |e| ClientError::control("setting up the control connection", e, timeout);
@@ -148,6 +108,7 @@ impl Wire {
             socket.peer_addr().map_err(lost)?
         ));
         let ours = socket.try_clone().map_err(lost)?;
+        let guess = quiz::ask(quiz.as_ref(), &narrator, "the greeting")?;
         let greeting = match FtpStream::connect_with_stream(socket) {
             // suppaftp drops the CRLFs' trailing whitespace; the lines are otherwise as sent.
             Ok(ftp) => Reply::parse(
@@ -162,6 +123,7 @@ impl Wire {
                 // Not a 220: a 421 "too many connections", or a 120 "ready in n minutes".
                 let reply = reply_from_bytes(&response.body)?;
                 narrator.reply(&reply);
+                quiz::judge(quiz.as_ref(), &narrator, guess, reply.code, "");
                 return Err(ClientError::Refused {
                     command: "the connection".into(),
                     code: reply.code,
@@ -179,19 +141,30 @@ impl Wire {
         };
         // suppaftp's copy of the socket closes here; ours keeps the connection open.
         narrator.reply(&greeting);
+        quiz::judge(quiz.as_ref(), &narrator, guess, greeting.code, "");
         let wire = Wire {
             reader: BufReader::new(Stream::Plain(ours)),
             narrator,
             timeout,
             tls: None,
             private_data: false,
+            pending_cr: false,
+            notes: Notes::default(),
+            found: Vec::new(),
+            quiz,
+            last_verb: String::new(),
         };
         Ok((wire, greeting))
     }
 
     /// After `234` to `AUTH TLS`: run the TLS handshake on this connection, and carry on with
     /// the TLS stream in place of the plain one.
-    pub fn start_tls(self, mut tls: Tls) -> Result<Wire, ClientError> {
+    pub fn start_tls(mut self, mut tls: Tls) -> Result<Wire, ClientError> {
+        if self.pending_cr {
+            // The 234's CR came alone so far: its LF is on the way, and must not be left to be
+            // read as the first byte of the TLS handshake.
+            self.read_line("the end of the 234 reply")?;
+        }
         if !self.reader.buffer().is_empty() {
             // Bytes after the 234 in clear text would be read later as if they came through
             // TLS: a man in the middle could plant replies that way (the STARTTLS injection).
@@ -214,6 +187,11 @@ impl Wire {
             timeout: self.timeout,
             tls: Some(tls),
             private_data: false,
+            pending_cr: false,
+            notes: self.notes,
+            found: Vec::new(),
+            quiz: self.quiz,
+            last_verb: self.last_verb,
         })
     }
 
@@ -246,6 +224,7 @@ impl Wire {
             ));
         }
         self.narrator.command(&shown(line));
+        self.last_verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
         // No Telnet IAC (0xFF) escaping is needed: 0xFF never occurs in UTF-8 text.
         let writer = self.reader.get_mut();
         writer
@@ -254,8 +233,11 @@ impl Wire {
             .map_err(|e| ClientError::control(format!("sending {}", shown(line)), e, self.timeout))
     }
 
-    /// Read one whole reply (every line of a multi-line one) and show it with its meaning.
+    /// Read one whole reply (every line of a multi-line one) and show it with its meaning,
+    /// then the quiz's verdict and any protocol notes.
     pub fn read_reply(&mut self, waiting_for: &str) -> Result<Reply, ClientError> {
+        let guess = quiz::ask(self.quiz.as_ref(), &self.narrator, waiting_for)?;
+        let started = Instant::now();
         let first = self.read_line(waiting_for)?;
         let mut lines = vec![first];
         let reply = Reply::parse(lines.clone()).map_err(|problem| ClientError::BadReply {
@@ -264,7 +246,23 @@ impl Wire {
         if lines[0].as_bytes().get(3) == Some(&b'-') {
             let end = format!("{} ", reply.code);
             loop {
-                let line = self.read_line(waiting_for)?;
+                let line = match self.read_line(waiting_for) {
+                    Ok(line) => line,
+                    Err(error) => {
+                        // No closing line: after a timeout the client goes on with what came;
+                        // a closed connection ends the session.
+                        self.found.push(Note::Unterminated {
+                            code: reply.code,
+                            lines: lines.len(),
+                        });
+                        if matches!(error, ClientError::Timeout { .. }) {
+                            break;
+                        }
+                        self.narrator.reply(&Reply { lines, ..reply });
+                        self.say_found();
+                        return Err(error);
+                    }
+                };
                 let last = line.starts_with(&end) || line == reply.code.to_string();
                 lines.push(line);
                 if last {
@@ -278,8 +276,44 @@ impl Wire {
             }
         }
         let reply = Reply { lines, ..reply };
+        let waited = started.elapsed();
         self.narrator.reply(&reply);
+        let verb = &self.last_verb;
+        quiz::judge(self.quiz.as_ref(), &self.narrator, guess, reply.code, verb);
+        self.found.extend(notes::of_reply(&reply, waited));
+        self.say_found();
         Ok(reply)
+    }
+
+    /// Say a protocol note now (the transfers and the data connection find theirs).
+    pub fn note(&mut self, note: Note) {
+        self.notes.say(&self.narrator, &note);
+    }
+
+    fn say_found(&mut self) {
+        for note in std::mem::take(&mut self.found) {
+            self.notes.say(&self.narrator, &note);
+        }
+    }
+
+    /// Whether bytes of the next reply have arrived already (read, not yet used).
+    pub fn has_buffered(&self) -> bool {
+        !self.reader.buffer().is_empty()
+    }
+
+    /// Wait, without reading anything, until the next reply starts to arrive (or the read
+    /// timeout passes): the moment to look at what else has happened (see `transfer`).
+    pub fn wait_for_reply(&self) {
+        if self.has_buffered() {
+            return;
+        }
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+        let _ = socket2::SockRef::from(self.socket()).recv_with_flags(&mut byte, libc::MSG_PEEK);
+    }
+
+    /// The control connection's socket, to look at without reading (see `transfer`).
+    pub fn socket(&self) -> &TcpStream {
+        self.reader.get_ref().socket()
     }
 
     /// Send a command and read its first reply.
@@ -320,30 +354,28 @@ impl Wire {
         self.reader.get_ref().socket().local_addr().ok()
     }
 
+    /// One reply line; how it ended and how it arrived become notes (see [`super::lines`]).
     fn read_line(&mut self, waiting_for: &str) -> Result<String, ClientError> {
-        let mut bytes = Vec::new();
-        let timeout = self.timeout;
-        let n = (&mut self.reader)
-            .take(MAX_LINE + 1)
-            .read_until(b'\n', &mut bytes)
-            .map_err(|e| ClientError::control(waiting_for, e, timeout))?;
-        if n == 0 {
-            return Err(ClientError::ConnectionLost {
-                during: format!("while waiting for {waiting_for}"),
-                source: std::io::ErrorKind::UnexpectedEof.into(),
-            });
-        }
-        if n as u64 > MAX_LINE {
-            return Err(ClientError::BadReply {
-                problem: format!("{waiting_for}: a reply line over {MAX_LINE} bytes"),
-            });
-        }
-        // RFC 959 ends lines with CRLF; a bare LF is tolerated, as every client does.
-        let text = String::from_utf8_lossy(&bytes);
-        Ok(text
-            .trim_end_matches('\n')
-            .trim_end_matches('\r')
-            .to_string())
+        let read = lines::read_line(&mut self.reader, &mut self.pending_cr, MAX_LINE);
+        let line = match read {
+            Ok(Some(line)) => line,
+            Ok(None) => {
+                return Err(ClientError::ConnectionLost {
+                    during: format!("while waiting for {waiting_for}"),
+                    source: std::io::ErrorKind::UnexpectedEof.into(),
+                });
+            }
+            Err(LineError::Io(e)) => {
+                return Err(ClientError::control(waiting_for, e, self.timeout));
+            }
+            Err(LineError::TooLong) => {
+                return Err(ClientError::BadReply {
+                    problem: format!("{waiting_for}: a reply line over {MAX_LINE} bytes"),
+                });
+            }
+        };
+        self.found.extend(notes::of_line(&line));
+        Ok(line.text)
     }
 }
 
@@ -364,55 +396,4 @@ fn reply_from_bytes(body: &[u8]) -> Result<Reply, ClientError> {
             .collect(),
     )
     .map_err(|problem| ClientError::BadReply { problem })
-}
-
-/// Resolve `host` and connect to the first address that answers, each within `timeout`.
-fn open_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, ClientError> {
-    let address = format!("{host}:{port}");
-    let candidates: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|source| ClientError::Resolve {
-            host: host.to_string(),
-            source,
-        })?
-        .collect();
-    let mut last_error = std::io::Error::other("the name has no address");
-    for candidate in candidates {
-        match TcpStream::connect_timeout(&candidate, timeout) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last_error = e,
-        }
-    }
-    Err(ClientError::Connect {
-        address,
-        source: last_error,
-        timeout,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reply_codes_need_three_digits_and_a_separator() {
-        assert_eq!(code_of("220 hi"), Some(220));
-        assert_eq!(code_of("211-Features:"), Some(211));
-        assert_eq!(code_of("226"), Some(226));
-        assert_eq!(code_of("22 hi"), None);
-        assert_eq!(code_of("2200 hi"), None);
-        assert_eq!(code_of(" UTF8"), None);
-    }
-
-    #[test]
-    fn the_text_of_a_multi_line_reply_is_its_last_line() {
-        let reply = Reply::parse(vec![
-            "211-Features:".into(),
-            " EPSV".into(),
-            "211 End".into(),
-        ])
-        .unwrap();
-        assert_eq!(reply.text(), "End");
-        assert!(reply.is_success() && !reply.is_preliminary());
-    }
 }

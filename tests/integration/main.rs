@@ -53,3 +53,6 @@ mod client_tls;
 
 /// Issue 10: --explain, --transcript, --lab, --fault and SITE WHO.
 mod instruments;
+
+/// Issue 11: the client as a tutor: --quiz, a protocol note per server fault, --walkthrough, compare, and pyftpdlib.
+mod client_tutor;
