@@ -19,16 +19,20 @@
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
 //! | `server::stream` | one connection type, plain or TLS, for control and data alike |
 //! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |
+//! | `server::trace` | `--explain` (why each reply) and `--transcript` (each session in a file) |
+//! | `server::faults` | `--fault NAME`: misbehaving on purpose, so students write robust clients |
 //! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard; atomic uploads; `sendfile` |
 //! | `server::listing` | `ls -l` lines for LIST, names for NLST, RFC 3659 facts for MLSD/MLST |
 //! | `server::commands` | one module per RFC 959 §4.1 command family |
 //! | [`client`] | the guided client: one method per menu action, each step on the wire explained |
-//! | `client::wire` | the one place the client sends commands and reads replies, narrating both |
+//! | `client::wire`, `client::lines` | the one place commands are sent and replies read (and narrated) |
 //! | `client::data` | the data connection by hand: PASV's six numbers, EPSV, PORT |
-//! | `client::transfer` | 150 … bytes … 226, downloads to `.part` first, resume |
+//! | `client::transfer`, `client::files`, `client::copy` | 150 … bytes … 226; `.part` files and resume; TYPE A conversion |
+//! | `client::listing`, `client::commands` | LIST/MLSD, and the commands that need no data connection |
 //! | `client::tls`, `client::stream` | `--tls`: AUTH TLS, the handshake, PBSZ/PROT, TLS data connections |
-//! | `client::action` | the script words (`pwd`, `get a.txt`, …) for non-interactive use |
-//! | `client::menu`, `client::terminal` | the dialoguer menu, prompts and Ctrl-C |
+//! | `client::notes`, `client::watch` | protocol notes: where a server departs from the RFCs |
+//! | `client::quiz`, `client::walkthrough`, `client::compare` | the tutor: predict each reply, the seed's flow step by step, TYPE A vs I in hex |
+//! | `client::action`, `client::menu`, `client::terminal` | script words, the dialoguer menu, prompts and Ctrl-C |
 //!
 //! ## What is simplified
 //!
