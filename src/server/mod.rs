@@ -21,6 +21,7 @@
 pub mod command;
 pub mod commands;
 pub mod control;
+pub mod copy;
 pub mod data;
 pub mod faults;
 pub mod jail;

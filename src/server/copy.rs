@@ -1,0 +1,333 @@
+//! Moving the bytes of a transfer (RFC 959 §3.4.1, stream mode: the end of the data connection
+//! is the end of the file), once `transfer.rs` has the data connection open.
+//!
+//! - **Downloads** in binary mode over plain TCP go with `sendfile(2)`: the kernel moves the file
+//!   from the page cache to the socket without copying it through this process. Under TLS, and
+//!   in TYPE A, the bytes must pass through here (to be encrypted, or to have each LF sent as
+//!   CRLF, RFC 959 §3.1.1.1).
+//! - **Uploads** are read in 256 KiB blocks (TYPE A turns each CRLF back into LF), and a STOR is
+//!   made visible only when the last byte has arrived, ABOR has not come, the client is still
+//!   there, and (by default) the bytes are on the disk: then the temporary file is renamed over
+//!   the target, atomically. Any failure removes the temporary file and leaves the old one whole.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::command::TransferType;
+use super::stream::Stream;
+use super::transfer::{Finish, Source, Upload};
+use crate::reply::{Reply, ReplyCode};
+
+/// The buffer for uploads and for TYPE A conversion. Large reads mean fewer system calls on a
+/// fast loopback; 256 KiB lives only as long as the transfer.
+const COPY_BUFFER: usize = 256 * 1024;
+
+/// Why a transfer stopped early.
+pub(super) enum Failure {
+    /// The data connection broke, stalled, or was shut down by ABOR.
+    Network(io::Error),
+    /// Reading or writing the file on the server failed.
+    Disk(io::Error),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Network(e) => write!(f, "data connection: {e}"),
+            Failure::Disk(e) => write!(f, "disk: {e}"),
+        }
+    }
+}
+
+impl Failure {
+    /// The reply that says what went wrong.
+    pub(super) fn reply(&self, aborted: bool) -> Reply {
+        match self {
+            _ if aborted => Reply::new(ReplyCode::TransferAborted, "Transfer aborted by ABOR."),
+            Failure::Network(e) => Reply::new(
+                ReplyCode::TransferAborted,
+                format!("Data connection closed; transfer aborted ({e})."),
+            ),
+            Failure::Disk(e) if e.raw_os_error() == Some(ENOSPC) => Reply::new(
+                ReplyCode::InsufficientStorage,
+                "Disk full: the upload was not stored.",
+            ),
+            Failure::Disk(e) if e.raw_os_error() == Some(EDQUOT) => Reply::new(
+                ReplyCode::ExceededStorage,
+                "Disk quota exceeded: the upload was not stored.",
+            ),
+            Failure::Disk(e) => Reply::new(
+                ReplyCode::LocalError,
+                format!("Local error while transferring: {e}."),
+            ),
+        }
+    }
+}
+
+/// Linux's "no space left on device" and "disk quota exceeded" error numbers.
+const ENOSPC: i32 = 28;
+const EDQUOT: i32 = 122;
+
+/// Send a file or a listing. In binary mode over plain TCP a file goes with `sendfile(2)` (see
+/// [`send_file`]); under TLS the bytes must be encrypted here, so they are read and written.
+/// `limit` (the early-close fault) stops a listing or a binary plain-TCP download early.
+pub(super) fn send(
+    source: Source,
+    mut stream: Stream,
+    transfer_type: TransferType,
+    limit: Option<u64>,
+) -> Result<u64, Failure> {
+    let sent = match (source, transfer_type, &stream) {
+        (Source::Listing(bytes), _, _) => {
+            let end = limit.map_or(bytes.len(), |limit| (limit as usize).min(bytes.len()));
+            stream
+                .write_all(&bytes[..end])
+                .map(|()| end as u64)
+                .map_err(Failure::Network)
+        }
+        (Source::File(file), TransferType::Image, Stream::Plain(socket)) => {
+            send_file(&file, socket, limit)
+        }
+        (Source::File(mut file), TransferType::Image, Stream::Tls(_)) => {
+            send_copy(&mut file, &mut stream)
+        }
+        (Source::File(mut file), TransferType::Ascii, _) => send_ascii(&mut file, &mut stream),
+    }?;
+    finish_sending(stream)?;
+    Ok(sent)
+}
+
+/// Send a file in binary mode with `sendfile(2)`: the kernel moves the bytes from the page
+/// cache to the socket, never copying them into this process. A `read` + `write` loop would
+/// copy every byte twice more and make two system calls per buffer; this is how vsftpd and
+/// pyftpdlib send files too. (Rust's `io::copy` does not do it for sockets.)
+fn send_file(file: &File, stream: &TcpStream, limit: Option<u64>) -> Result<u64, Failure> {
+    /// The most one call asks for; the kernel moves what it can and says how much.
+    const CHUNK: u64 = 1 << 30;
+    let mut sent = 0u64;
+    loop {
+        let ask = limit.map_or(CHUNK, |limit| limit.saturating_sub(sent).min(CHUNK));
+        if ask == 0 {
+            return Ok(sent);
+        }
+        match rustix::fs::sendfile(stream, file, None, ask as usize) {
+            Ok(0) => return Ok(sent),
+            Ok(n) => sent += n as u64,
+            Err(rustix::io::Errno::INTR) => continue,
+            // The socket's write timeout (the stall timeout) shows up as EAGAIN.
+            Err(e) => {
+                let error = io::Error::from(e);
+                // sendfile does not say which side failed; a failing disk is rare, a client
+                // that went away is common, so the connection is blamed unless the file's own
+                // metadata cannot be read any more.
+                return Err(match file.metadata() {
+                    Ok(_) => Failure::Network(error),
+                    Err(_) => Failure::Disk(error),
+                });
+            }
+        }
+    }
+}
+
+/// A file sent by reading and writing it, for TLS data connections.
+fn send_copy(file: &mut File, stream: &mut Stream) -> Result<u64, Failure> {
+    let mut buffer = vec![0u8; COPY_BUFFER / 2];
+    let mut sent = 0u64;
+    loop {
+        let n = read_retrying(file, &mut buffer).map_err(Failure::Disk)?;
+        if n == 0 {
+            return Ok(sent);
+        }
+        stream.write_all(&buffer[..n]).map_err(Failure::Network)?;
+        sent += n as u64;
+    }
+}
+
+/// TYPE A on the way out: each LF becomes CRLF (RFC 959 §3.1.1.1, NVT-ASCII line ends).
+/// Every LF is converted, even one already after a CR, so that TYPE A upload (which turns each
+/// CRLF back into LF) restores the exact original bytes.
+fn send_ascii(file: &mut File, stream: &mut Stream) -> Result<u64, Failure> {
+    let mut input = vec![0u8; COPY_BUFFER / 2];
+    let mut output = Vec::with_capacity(COPY_BUFFER);
+    let mut sent = 0u64;
+    loop {
+        let n = read_retrying(file, &mut input).map_err(Failure::Disk)?;
+        if n == 0 {
+            return Ok(sent);
+        }
+        output.clear();
+        for &byte in &input[..n] {
+            if byte == b'\n' {
+                output.push(b'\r');
+            }
+            output.push(byte);
+        }
+        stream.write_all(&output).map_err(Failure::Network)?;
+        sent += output.len() as u64;
+    }
+}
+
+/// Close our side, so the client sees the end of the file (in stream mode, the end of the
+/// connection *is* the end of the file: RFC 959 §3.4.1; under TLS a close_notify comes first).
+fn finish_sending(stream: Stream) -> Result<(), Failure> {
+    stream.close().map_err(Failure::Network)
+}
+
+/// Receive an upload into `upload.file`; then make it visible, unless ABOR came.
+pub(super) fn receive(
+    upload: Upload,
+    mut stream: Stream,
+    transfer_type: TransferType,
+    abort: &AtomicBool,
+    client: Option<&TcpStream>,
+    fsync: bool,
+) -> Result<u64, Failure> {
+    let Upload { mut file, finish } = upload;
+    let copied = match transfer_type {
+        TransferType::Image => receive_binary(&mut stream, &mut file),
+        TransferType::Ascii => receive_ascii(&mut stream, &mut file),
+    };
+    // Our side says goodbye too: under TLS a client (Python's `unwrap`, for one) waits for
+    // the server's close_notify after its own; over plain TCP this is a plain half-close.
+    let _ = stream.close();
+    let result = copied.and_then(|bytes| {
+        // ABOR shuts the socket down, and a read after that sees a clean end of stream, which
+        // looks just like a finished upload. The flag tells them apart: an aborted upload is
+        // never made visible.
+        if abort.load(Ordering::SeqCst) {
+            return Err(Failure::Network(io::Error::other("aborted")));
+        }
+        // On the disk before it replaces anything: a disk that fills up or a quota reached
+        // only at write-back (NFS, XFS) shows here, while the old file is still whole, and a
+        // power cut after the rename cannot leave an empty file under the name.
+        if fsync && matches!(finish, Finish::Rename { .. }) {
+            file.sync_data().map_err(Failure::Disk)?;
+        }
+        // In stream mode the end of the data connection *is* the end of the file (RFC 959
+        // §3.4.1), so a client killed mid-upload looks like one that finished. The difference:
+        // a killed client's control connection is closed too. An upload counts only if the
+        // client is still there.
+        // Waiting costs every such upload the grace time before its 226, so only an upload
+        // that would replace an existing file waits: that is the file the guarantee protects.
+        let grace = match &finish {
+            Finish::Rename { target, .. } if target.exists() => HANG_UP_GRACE,
+            Finish::Rename { .. } | Finish::InPlace => Duration::ZERO,
+        };
+        if client.is_some_and(|control| hangs_up_within(control, grace)) {
+            return Err(Failure::Network(io::Error::other(
+                "the client closed the control connection before the upload was confirmed",
+            )));
+        }
+        Ok(bytes)
+    });
+    drop(file);
+    match (result, finish) {
+        (Ok(bytes), Finish::Rename { temp, target }) => match fs::rename(&temp, &target) {
+            Ok(()) => Ok(bytes),
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                Err(Failure::Disk(e))
+            }
+        },
+        (Ok(bytes), Finish::InPlace) => Ok(bytes),
+        (Err(failure), Finish::Rename { temp, .. }) => {
+            // The old file (if any) was never touched; drop the partial upload.
+            let _ = fs::remove_file(&temp);
+            Err(failure)
+        }
+        (Err(failure), Finish::InPlace) => Err(failure),
+    }
+}
+
+/// How long a finished STOR looks for a sign that its client has gone before it replaces the
+/// target. A killed client's sockets all close at once, but in no fixed order: Linux closes an
+/// exiting process's files last-opened first, so the end of the data connection usually comes
+/// a few microseconds *before* that of the control connection. Only uploads that replace a
+/// file wait; their 226 comes this much later.
+const HANG_UP_GRACE: Duration = Duration::from_millis(20);
+
+/// Whether the client closes `control` within `grace` (looking at least once).
+fn hangs_up_within(control: &TcpStream, grace: Duration) -> bool {
+    let deadline = Instant::now() + grace;
+    loop {
+        if has_hung_up(control) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Whether the client has closed `control` (a FIN is waiting), looking without blocking and
+/// without taking anything from it: the session thread reads from the same socket.
+fn has_hung_up(control: &TcpStream) -> bool {
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+    let peeked = socket2::SockRef::from(control)
+        .recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT);
+    match peeked {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        ),
+    }
+}
+
+fn receive_binary(stream: &mut Stream, file: &mut File) -> Result<u64, Failure> {
+    let mut buffer = vec![0u8; COPY_BUFFER];
+    let mut received = 0u64;
+    loop {
+        let n = read_retrying(stream, &mut buffer).map_err(Failure::Network)?;
+        if n == 0 {
+            return Ok(received);
+        }
+        file.write_all(&buffer[..n]).map_err(Failure::Disk)?;
+        received += n as u64;
+    }
+}
+
+/// TYPE A on the way in: each CRLF becomes LF; a CR not followed by LF is kept. A CR at the end
+/// of one read is held back until the next read shows what follows it.
+fn receive_ascii(stream: &mut Stream, file: &mut File) -> Result<u64, Failure> {
+    let mut input = vec![0u8; COPY_BUFFER];
+    let mut output = Vec::with_capacity(COPY_BUFFER + 1);
+    let mut held_cr = false;
+    let mut received = 0u64;
+    loop {
+        let n = read_retrying(stream, &mut input).map_err(Failure::Network)?;
+        output.clear();
+        if n == 0 {
+            if held_cr {
+                file.write_all(b"\r").map_err(Failure::Disk)?;
+            }
+            return Ok(received);
+        }
+        received += n as u64;
+        for &byte in &input[..n] {
+            if held_cr && byte != b'\n' {
+                output.push(b'\r');
+            }
+            held_cr = byte == b'\r';
+            if !held_cr {
+                output.push(byte);
+            }
+        }
+        file.write_all(&output).map_err(Failure::Disk)?;
+    }
+}
+
+fn read_retrying(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buffer) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
