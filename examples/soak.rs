@@ -49,6 +49,9 @@ struct Flags {
     password: String,
 }
 
+/// PASV/EPSV answered 425 and retried (see `Client::passive`).
+static TRANSIENT_425: AtomicU64 = AtomicU64::new(0);
+
 /// What the clients did, counted by all of them.
 #[derive(Default)]
 struct Tally {
@@ -142,6 +145,10 @@ fn main() -> ExitCode {
         count(&t.bytes) as f64 / 1048576.0
     );
     println!("errors       {}", count(&t.errors));
+    println!(
+        "retried      {} transient 425s (no free port for a moment), each then served",
+        count(&TRANSIENT_425)
+    );
     for error in t.first_errors.lock().unwrap().iter() {
         println!("  {error}");
     }
@@ -309,11 +316,27 @@ impl Control {
         self.expect(code).map_err(|e| format!("{line}: {e}"))
     }
 
+    /// PASV or EPSV, retried on a transient 425: 4yz means "try again" (RFC 959 §4.2.1), and
+    /// under this load the machine's ephemeral ports (shared by every client connection and the
+    /// server's passive ports) can run out for a moment, TIME_WAIT holding them.
+    fn passive(&mut self, line: &str, code: u16) -> Result<String, String> {
+        for attempt in 0.. {
+            match self.cmd(line, code) {
+                Err(error) if error.contains("got \"425 ") && attempt < 20 => {
+                    TRANSIENT_425.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
     /// PASV or EPSV (at random), connected.
     fn data(&mut self, random: &mut Random) -> Result<TcpStream, String> {
         let ip = self.writer.peer_addr().map_err(|e| e.to_string())?.ip();
         let port = if random.below(2) == 0 {
-            let text = self.cmd("PASV", 227)?;
+            let text = self.passive("PASV", 227)?;
             let inside = text.split_once('(').and_then(|(_, r)| r.split_once(')'));
             let n: Vec<u16> = inside
                 .map(|(numbers, _)| numbers.split(',').filter_map(|x| x.parse().ok()).collect())
@@ -323,7 +346,7 @@ impl Control {
                 _ => return Err(format!("PASV: no address in {text:?}")),
             }
         } else {
-            let text = self.cmd("EPSV", 229)?;
+            let text = self.passive("EPSV", 229)?;
             let port = text
                 .split_once("(|||")
                 .and_then(|(_, r)| r.split_once("|)"));
