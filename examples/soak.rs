@@ -2,7 +2,7 @@
 //! (nothing should) and what the process holds at the end compared with the start.
 //!
 //! ```text
-//! cargo run --release --example soak                            # 10 minutes, 16 clients
+//! cargo run --release --example soak                            # 10 minutes, 16 clients, 80 sessions/s
 //! cargo run --release --example soak -- --minutes 2 --sessions 32
 //! cargo run --release --example soak -- --addr 127.0.0.1:2122   # an already running server
 //! ```
@@ -38,6 +38,12 @@ struct Flags {
     /// Client threads, each running one session after another.
     #[arg(long, default_value_t = 16)]
     sessions: u64,
+    /// Sessions a second, all threads together (0: as fast as they go). Each session opens a
+    /// handful of TCP connections, and every closed one holds its port in TIME_WAIT for 60 s:
+    /// one loopback address has about 28,000 ephemeral ports, so much above 80 sessions/s for
+    /// minutes the machine, not the server, runs out of ports.
+    #[arg(long, default_value_t = 80.0)]
+    rate: f64,
     /// Load this server instead of one started in this process.
     #[arg(long)]
     addr: Option<SocketAddr>,
@@ -96,7 +102,13 @@ fn main() -> ExitCode {
     let clients: Vec<_> = (0..flags.sessions)
         .map(|id| {
             let (tally, account) = (Arc::clone(&tally), Arc::clone(&account));
-            thread::spawn(move || client(id, addr, &account, deadline, &tally))
+            // Each thread starts a session at most every `pace`, so all together keep `rate`.
+            let pace = if flags.rate > 0.0 {
+                Duration::from_secs_f64(flags.sessions as f64 / flags.rate)
+            } else {
+                Duration::ZERO
+            };
+            thread::spawn(move || client(id, addr, &account, deadline, pace, &tally))
         })
         .collect();
     // A line every 30 s: the counts, and whether the process is growing.
@@ -173,10 +185,18 @@ fn count(counter: &AtomicU64) -> u64 {
 }
 
 /// One client thread: sessions one after another until the deadline.
-fn client(id: u64, addr: SocketAddr, account: &(String, String), deadline: Instant, t: &Tally) {
+fn client(
+    id: u64,
+    addr: SocketAddr,
+    account: &(String, String),
+    deadline: Instant,
+    pace: Duration,
+    t: &Tally,
+) {
     let mut random = Random(id.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut n = 0;
     while Instant::now() < deadline {
+        let next = Instant::now() + pace;
         n += 1;
         let name = format!("soak-{id}-{n}");
         match session(addr, account, &name, &mut random, t) {
@@ -191,6 +211,7 @@ fn client(id: u64, addr: SocketAddr, account: &(String, String), deadline: Insta
                 }
             }
         }
+        thread::sleep(next.saturating_duration_since(Instant::now()));
     }
 }
 
