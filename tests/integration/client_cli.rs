@@ -72,7 +72,7 @@ pub fn client(server: &TestServer, dir: &Path) -> Command {
 }
 
 /// Assert that `needles` occur in `haystack` in this order; show the transcript if not.
-fn assert_in_order(haystack: &str, needles: &[&str]) {
+pub fn assert_in_order(haystack: &str, needles: &[&str]) {
     let mut from = 0;
     for needle in needles {
         match haystack[from..].find(needle) {
@@ -113,7 +113,8 @@ fn check_pasv_arithmetic(stdout: &str) -> usize {
     checked
 }
 
-fn stdout_of(output: &std::process::Output) -> String {
+/// The client's standard output (its annotated transcript), which is always UTF-8.
+pub fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("the transcript is UTF-8")
 }
 

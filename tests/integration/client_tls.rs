@@ -9,7 +9,7 @@ use std::process::Output;
 
 use localftp::server::tls::TlsConfig;
 
-use crate::client_cli::client;
+use crate::client_cli::{assert_in_order, client, stdout_of};
 use crate::support::TestServer;
 
 /// A TLS server with a fresh self-signed certificate; also returns its fingerprint.
@@ -37,25 +37,8 @@ fn certificate(dir: &Path, name: &str, names: &[&str]) {
     fs::write(dir.join(format!("{name}-key.pem")), key.serialize_pem()).unwrap();
 }
 
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("the transcript is UTF-8")
-}
-
 fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Assert that `needles` occur in `haystack` in this order; show the transcript if not.
-fn assert_in_order(haystack: &str, needles: &[&str]) {
-    let mut from = 0;
-    for needle in needles {
-        match haystack[from..].find(needle) {
-            Some(at) => from += at + needle.len(),
-            None => {
-                panic!("expected {needle:?} after position {from} in the transcript:\n{haystack}")
-            }
-        }
-    }
 }
 
 /// Bytes of every value, large enough to take many TLS records.

@@ -15,23 +15,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use localftp::server::faults::{Fault, Faults};
 
-use crate::client_cli::{client, client_binary};
+use crate::client_cli::{assert_in_order, client, client_binary, stdout_of};
 use crate::support::TestServer;
-
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Assert that `needles` occur in `haystack` in this order; show the transcript if not.
-fn assert_in_order(haystack: &str, needles: &[&str]) {
-    let mut from = 0;
-    for needle in needles {
-        match haystack[from..].find(needle) {
-            Some(at) => from += at + needle.len(),
-            None => panic!("expected {needle:?} after position {from} in:\n{haystack}"),
-        }
-    }
-}
 
 /// The protocol notes of a transcript, one per line.
 fn notes(stdout: &str) -> Vec<&str> {
