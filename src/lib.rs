@@ -41,8 +41,9 @@
 //! happens: threads are not pooled (one thread per session is the lesson, bounded by
 //! `--max-connections`); the jail checks paths and then opens them, so a *local* user racing the
 //! server with symlinks could slip between the two steps (FTP clients cannot create symlinks,
-//! so they cannot); uploads are renamed into place without `fsync`, so a power cut (not a
-//! crash of the server or the client) may lose the last seconds of uploads.
+//! so they cannot); users come from flags or a plain file, not from the system's accounts or
+//! a directory service. Uploads are `fsync`ed before they replace a file (`--no-fsync` trades
+//! that for speed).
 
 pub mod client;
 pub mod reply;
