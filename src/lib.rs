@@ -15,7 +15,7 @@
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
 //! | `server::permissions` | pyftpdlib's permission letters (`elradfmwMT`) as an exhaustive `match` |
 //! | `server::users` | who may log in, with which password, letters and home folder |
-//! | `server::jail` | virtual path ↔ real path: `/` is the user's home and nothing escapes it |
+//! | `server::jail` | virtual path ↔ the home: every file operation beneath an open handle on it, so the OS refuses escapes |
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
 //! | `server::stream` | one connection type, plain or TLS, for control and data alike |
 //! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |
@@ -39,9 +39,7 @@
 //!
 //! A production server differs from this one in a few places, each marked in the code where it
 //! happens: threads are not pooled (one thread per session is the lesson, bounded by
-//! `--max-connections`); the jail checks paths and then opens them, so a *local* user racing the
-//! server with symlinks could slip between the two steps (FTP clients cannot create symlinks,
-//! so they cannot); users come from flags or a plain file, not from the system's accounts or
+//! `--max-connections`); users come from flags or a plain file, not from the system's accounts or
 //! a directory service. Uploads are `fsync`ed before they replace a file (`--no-fsync` trades
 //! that for speed).
 

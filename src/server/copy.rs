@@ -10,7 +10,7 @@
 //!   there, and (by default) the bytes are on the disk: then the temporary file is renamed over
 //!   the target, atomically. Any failure removes the temporary file and leaves the old one whole.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,12 +82,8 @@ pub(super) fn send(
     limit: Option<u64>,
 ) -> Result<u64, Failure> {
     let sent = match (source, transfer_type, &stream) {
-        (Source::Listing(bytes), _, _) => {
-            let end = limit.map_or(bytes.len(), |limit| (limit as usize).min(bytes.len()));
-            stream
-                .write_all(&bytes[..end])
-                .map(|()| end as u64)
-                .map_err(Failure::Network)
+        (Source::Listing(lines), _, _) => {
+            send_copy(&mut lines.take(limit.unwrap_or(u64::MAX)), &mut stream)
         }
         (Source::File(file), TransferType::Image, Stream::Plain(socket)) => {
             send_file(&file, socket, limit)
@@ -133,8 +129,8 @@ fn send_file(file: &File, stream: &TcpStream, limit: Option<u64>) -> Result<u64,
     }
 }
 
-/// A file sent by reading and writing it, for TLS data connections.
-fn send_copy(file: &mut File, stream: &mut Stream) -> Result<u64, Failure> {
+/// A file sent by reading and writing it, for TLS data connections (and listings).
+fn send_copy(file: &mut impl Read, stream: &mut Stream) -> Result<u64, Failure> {
     let mut buffer = vec![0u8; COPY_BUFFER / 2];
     let mut sent = 0u64;
     loop {
@@ -183,7 +179,7 @@ pub(super) fn receive(
     mut stream: Stream,
     transfer_type: TransferType,
     abort: &AtomicBool,
-    client: Option<&TcpStream>,
+    hangs_up: &dyn Fn(Duration) -> bool,
     fsync: bool,
 ) -> Result<u64, Failure> {
     let Upload { mut file, finish } = upload;
@@ -204,7 +200,7 @@ pub(super) fn receive(
         // On the disk before it replaces anything: a disk that fills up or a quota reached
         // only at write-back (NFS, XFS) shows here, while the old file is still whole, and a
         // power cut after the rename cannot leave an empty file under the name.
-        if fsync && matches!(finish, Finish::Rename { .. }) {
+        if fsync && matches!(finish, Finish::Rename(_)) {
             file.sync_data().map_err(Failure::Disk)?;
         }
         // In stream mode the end of the data connection *is* the end of the file (RFC 959
@@ -214,10 +210,10 @@ pub(super) fn receive(
         // Waiting costs every such upload the grace time before its 226, so only an upload
         // that would replace an existing file waits: that is the file the guarantee protects.
         let grace = match &finish {
-            Finish::Rename { target, .. } if target.exists() => HANG_UP_GRACE,
-            Finish::Rename { .. } | Finish::InPlace => Duration::ZERO,
+            Finish::Rename(temp) if temp.replaces_a_file() => HANG_UP_GRACE,
+            Finish::Rename(_) | Finish::InPlace => Duration::ZERO,
         };
-        if client.is_some_and(|control| hangs_up_within(control, grace)) {
+        if hangs_up(grace) {
             return Err(Failure::Network(io::Error::other(
                 "the client closed the control connection before the upload was confirmed",
             )));
@@ -225,22 +221,13 @@ pub(super) fn receive(
         Ok(bytes)
     });
     drop(file);
-    match (result, finish) {
-        (Ok(bytes), Finish::Rename { temp, target }) => match fs::rename(&temp, &target) {
-            Ok(()) => Ok(bytes),
-            Err(e) => {
-                let _ = fs::remove_file(&temp);
-                Err(Failure::Disk(e))
-            }
-        },
-        (Ok(bytes), Finish::InPlace) => Ok(bytes),
-        (Err(failure), Finish::Rename { temp, .. }) => {
-            // The old file (if any) was never touched; drop the partial upload.
-            let _ = fs::remove_file(&temp);
-            Err(failure)
-        }
-        (Err(failure), Finish::InPlace) => Err(failure),
+    // On failure the old file (if any) was never touched, and the temporary file removes
+    // itself as `finish` is dropped.
+    let bytes = result?;
+    if let Finish::Rename(temp) = finish {
+        temp.commit().map_err(Failure::Disk)?;
     }
+    Ok(bytes)
 }
 
 /// How long a finished STOR looks for a sign that its client has gone before it replaces the
@@ -251,7 +238,7 @@ pub(super) fn receive(
 const HANG_UP_GRACE: Duration = Duration::from_millis(20);
 
 /// Whether the client closes `control` within `grace` (looking at least once).
-fn hangs_up_within(control: &TcpStream, grace: Duration) -> bool {
+pub(super) fn hangs_up_within(control: &TcpStream, grace: Duration) -> bool {
     let deadline = Instant::now() + grace;
     loop {
         if has_hung_up(control) {

@@ -1,4 +1,4 @@
-//! The jail: virtual paths the client sees ↔ real paths on the server's disk.
+//! The jail: virtual paths the client sees ↔ files beneath the user's home, and nothing else.
 //!
 //! After login the client's PWD is `"/"`, yet that `/` is the user's home folder (`data/` for the
 //! seed's user), not the server's root: a *chroot jail*, as pyftpdlib's `ftp2fs` / `fs2ftp` /
@@ -7,10 +7,13 @@
 //! 1. [`resolve`] (pure, lexical): join it to the current folder and fold `.`, `..` and repeated
 //!    slashes, giving an absolute *virtual* path. `..` at `/` stays at `/`, so no sequence of
 //!    `..` ever leaves the home: `/../../etc/passwd` is the home's `etc/passwd`.
-//! 2. [`Jail::real_path`] (touches the disk): append the virtual path to the home, then follow
-//!    symlinks and check that the result is still inside the home. A symlink that leads outside
-//!    is refused as if it did not exist ([`JailError::Outside`]): the client learns nothing about
-//!    what lies beyond.
+//! 2. A [`Jail`] method (touches the disk) does the operation itself, through an open handle on
+//!    the home folder: the path is looked up *beneath that handle*, and the operating system
+//!    refuses any step that would leave it, whether by `..` or by a symbolic link
+//!    (`openat2(RESOLVE_BENEATH)` on Linux, the same walk done one folder at a time elsewhere;
+//!    the [`cap_std`] crate does this on Linux, macOS and Windows alike). A refusal is
+//!    [`JailError::Outside`], worded like a missing file: the client learns nothing about what
+//!    lies beyond.
 //!
 //! ```
 //! use localftp::server::jail::resolve;
@@ -21,14 +24,40 @@
 //! assert_eq!(resolve("/a", "/"), "/");
 //! ```
 //!
-//! Simplified: the check and the later `open` are two steps. A *local* user who swaps a folder
-//! for a symlink between them could win that race; FTP clients cannot make symlinks, so they
-//! cannot. A production server closes the gap with `openat2(RESOLVE_BENEATH)` or a
-//! capability-based file system crate.
+//! ## Why a handle, and not a check
+//!
+//! The obvious jail *checks* a path (follow the links, is it still inside?) and then *uses* it
+//! (`open`, `rename`). Between the two, the path can change: another session renames a folder,
+//! and a relative link that pointed inside now points outside. A check-then-use jail is only as
+//! good as the assumption that nothing moves, and in a server with many sessions things move.
+//! Here there is no check to outrun: the lookup that decides *is* the one that opens, renames or
+//! removes, and it happens inside the kernel, beneath the handle, at the moment of use.
+//!
+//! One case needs help: a link with an *absolute* target (`/srv/ftp/data/a.txt`). The kernel's
+//! beneath-lookup refuses every absolute link, even one that names a file inside the home. When
+//! that happens, [`Jail`] reads the links on the way itself and rewrites each absolute target
+//! under the home as the same path relative to the home, then asks again. The rewritten path is
+//! still looked up beneath the handle, so the rewrite can make a refusal into a success only for
+//! a path that really is inside.
 
+use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, Metadata, OpenOptions, ReadDir};
+
+/// Files the server writes for itself start with this: an upload in progress is written under
+/// it and renamed when complete. Listings never show such names, and a client may not name one
+/// (`553`), so a half-written file is never seen, served or replaced.
+pub const UPLOAD_TEMP_PREFIX: &str = ".localftp-upload-";
+
+/// How many symbolic links one lookup may follow before it is refused (Linux's own limit).
+const MAX_LINKS: u32 = 40;
 
 /// Join `arg` to the virtual folder `cwd` and fold it into an absolute virtual path.
 ///
@@ -59,6 +88,19 @@ pub fn resolve(cwd: &str, arg: &str) -> String {
     }
 }
 
+/// Whether a virtual path names one of the server's own files ([`UPLOAD_TEMP_PREFIX`]).
+///
+/// ```
+/// use localftp::server::jail::is_reserved;
+/// assert!(is_reserved("/a/.localftp-upload-1234"));
+/// assert!(!is_reserved("/a/localftp-upload-1234"));
+/// ```
+pub fn is_reserved(virtual_path: &str) -> bool {
+    virtual_path
+        .split('/')
+        .any(|segment| segment.starts_with(UPLOAD_TEMP_PREFIX))
+}
+
 /// The last segment of a virtual path (`/a/b.txt` → `b.txt`; `/` → `/`).
 pub fn file_name(virtual_path: &str) -> &str {
     match virtual_path.rsplit_once('/') {
@@ -75,10 +117,32 @@ pub fn parent(virtual_path: &str) -> &str {
     }
 }
 
-/// Why a virtual path has no real path the client may use.
+/// The path beneath the home for a virtual path: `/a/b` → `a/b`, `/` → `.`. Only plain names
+/// are kept, so even a caller that skipped [`resolve`] gets no `..` and no root through here.
+///
+/// ```
+/// use std::path::Path;
+/// use localftp::server::jail::beneath;
+/// assert_eq!(beneath("/Folder_Tes/a.txt"), Path::new("Folder_Tes/a.txt"));
+/// assert_eq!(beneath("/"), Path::new("."));
+/// ```
+pub fn beneath(virtual_path: &str) -> PathBuf {
+    let mut path = PathBuf::new();
+    for segment in virtual_path.split('/').filter(|s| !s.is_empty()) {
+        if let [Component::Normal(name)] = Path::new(segment).components().collect::<Vec<_>>()[..] {
+            path.push(name);
+        }
+    }
+    if path.as_os_str().is_empty() {
+        path.push(".");
+    }
+    path
+}
+
+/// Why an operation on a path in the jail did not happen.
 #[derive(Debug)]
 pub enum JailError {
-    /// Following a symlink on the way leads outside the home folder.
+    /// The path leads outside the home folder (through a symbolic link).
     Outside,
     /// The path (or, for a new name, its parent folder) does not exist.
     NotFound,
@@ -98,207 +162,300 @@ impl fmt::Display for JailError {
     }
 }
 
-/// A user's home folder, with every way out of it refused.
+impl std::error::Error for JailError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            JailError::Io(error) => Some(error),
+            JailError::Outside | JailError::NotFound => None,
+        }
+    }
+}
+
+impl From<io::Error> for JailError {
+    fn from(error: io::Error) -> JailError {
+        match error.kind() {
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => JailError::NotFound,
+            _ => JailError::Io(error),
+        }
+    }
+}
+
+/// Whether an operation follows a symbolic link in the *last* segment of its path. Every
+/// segment before the last is always followed (beneath the home).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Last {
+    /// RETR through a link reads its target; CWD through a link enters it.
+    Follow,
+    /// DELE or RNFR on a link act on the link itself.
+    Keep,
+}
+
+/// A user's home folder, held open: every path is looked up beneath it.
 #[derive(Debug, Clone)]
 pub struct Jail {
-    /// The home folder, canonical (no symlinks, no `..`), so `starts_with` is a real test.
+    /// The capability: an open handle on the home folder. Shared by every session of the user.
+    dir: Arc<Dir>,
+    /// The home folder's canonical path, for logs and for links with absolute targets.
     home: PathBuf,
 }
 
 impl Jail {
     /// A jail rooted at `home`, which must exist.
     pub fn new(home: &Path) -> io::Result<Jail> {
+        let home = home.canonicalize()?;
+        let dir = Dir::open_ambient_dir(&home, ambient_authority())?;
         Ok(Jail {
-            home: home.canonicalize()?,
+            dir: Arc::new(dir),
+            home,
         })
     }
 
-    /// The home folder on disk.
+    /// The home folder on disk (for the server's own log; never sent to a client).
     pub fn home(&self) -> &Path {
         &self.home
     }
 
-    /// The real path for a virtual one, checked against the jail.
-    ///
-    /// The path itself need not exist (STOR and MKD name new files), but its parent must.
-    /// Symlinks are followed to check where they lead; the path returned is the link itself,
-    /// so DELE or RNFR on a link act on the link, while RETR through it reads its target.
-    pub fn real_path(&self, virtual_path: &str) -> Result<PathBuf, JailError> {
-        let real = self.lexical(virtual_path);
-        match real.symlink_metadata() {
-            // It exists: resolve every symlink on the way and in the last segment.
-            Ok(_) => match real.canonicalize() {
-                Ok(target) => self.inside(target).map(|_| real),
-                // A symlink to nowhere: refuse it like a missing file.
-                Err(error) if error.kind() == io::ErrorKind::NotFound => Err(JailError::NotFound),
-                Err(error) => Err(JailError::Io(error)),
+    /// Open a file with `options` (RETR reads; STOR, APPE and MFMT write).
+    pub fn open(
+        &self,
+        virtual_path: &str,
+        options: &OpenOptions,
+    ) -> Result<std::fs::File, JailError> {
+        self.beneath(virtual_path, Last::Follow, |dir, path| {
+            dir.open_with(path, options).map(|file| file.into_std())
+        })
+    }
+
+    /// What `stat` says, following a link in the last segment (SIZE, MDTM, CWD, LIST).
+    pub fn metadata(&self, virtual_path: &str) -> Result<Metadata, JailError> {
+        self.beneath(virtual_path, Last::Follow, |dir, path| dir.metadata(path))
+    }
+
+    /// What `lstat` says: a link in the last segment is described, not followed (DELE, RNFR).
+    /// A link that leads outside the home, or nowhere, is [`JailError::Outside`], as if it were
+    /// not there (see [`Jail::visible_link`]).
+    pub fn symlink_metadata(&self, virtual_path: &str) -> Result<Metadata, JailError> {
+        self.beneath(virtual_path, Last::Keep, |dir, path| {
+            dir.symlink_metadata(path)
+        })
+    }
+
+    /// For the commands that act on a link itself (DELE, RNFR, STOR over it): a link whose
+    /// target is not inside the home (or does not exist) is treated as if it were not there.
+    /// Acting on such a link would touch nothing outside (the operations themselves are
+    /// beneath the home), but answering differently for it would tell the client that
+    /// something is there, and something about where it leads.
+    fn visible_link(&self, virtual_path: &str) -> Result<(), JailError> {
+        let path = beneath(virtual_path);
+        match self.dir.symlink_metadata(&path) {
+            Ok(meta) if meta.is_symlink() => match self.metadata(virtual_path) {
+                Ok(_) => Ok(()),
+                Err(JailError::Io(error)) => Err(JailError::Io(error)),
+                Err(_) => Err(JailError::Outside),
             },
-            // A new name: its parent must exist and be inside.
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                let parent = real.parent().unwrap_or(&self.home);
-                match parent.canonicalize() {
-                    Ok(target) => self.inside(target).map(|_| real),
-                    Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                        Err(JailError::NotFound)
-                    }
-                    Err(error) => Err(JailError::Io(error)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A new folder (MKD).
+    pub fn create_dir(&self, virtual_path: &str) -> Result<(), JailError> {
+        self.beneath(virtual_path, Last::Keep, |dir, path| dir.create_dir(path))
+    }
+
+    /// Remove a file, or a link itself (DELE).
+    pub fn remove_file(&self, virtual_path: &str) -> Result<(), JailError> {
+        self.beneath(virtual_path, Last::Keep, |dir, path| dir.remove_file(path))
+    }
+
+    /// Remove an empty folder (RMD).
+    pub fn remove_dir(&self, virtual_path: &str) -> Result<(), JailError> {
+        self.beneath(virtual_path, Last::Keep, |dir, path| dir.remove_dir(path))
+    }
+
+    /// Rename `from` to `to` (RNTO). Both are looked up at the moment of the rename, beneath
+    /// the home: nothing RNFR saw earlier is trusted.
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), JailError> {
+        self.visible_link(to)?;
+        let to_path = self.lookup(to, Last::Keep)?;
+        self.beneath(from, Last::Keep, |dir, path| {
+            dir.rename(path, dir, &to_path)
+        })
+    }
+
+    /// Set a file's modification time (MFMT).
+    pub fn set_modified(&self, virtual_path: &str, when: SystemTime) -> Result<(), JailError> {
+        let mut options = OpenOptions::new();
+        options.write(true);
+        let file = self.open(virtual_path, &options)?;
+        file.set_modified(when).map_err(JailError::from)
+    }
+
+    /// Set a file's permission bits (SITE CHMOD), where the platform has them.
+    #[cfg(unix)]
+    pub fn set_mode(&self, virtual_path: &str, mode: u32) -> Result<(), JailError> {
+        use cap_std::fs::{Permissions, PermissionsExt};
+        self.beneath(virtual_path, Last::Follow, |dir, path| {
+            dir.set_permissions(path, Permissions::from_mode(mode))
+        })
+    }
+
+    /// The entries of a folder, and the folder's own path beneath the home (to look entries
+    /// up with [`Jail::entry_metadata`]).
+    pub fn read_dir(&self, virtual_path: &str) -> Result<(ReadDir, PathBuf), JailError> {
+        let path = self.lookup(virtual_path, Last::Follow)?;
+        let entries = self.dir.read_dir(&path).map_err(JailError::from)?;
+        Ok((entries, path))
+    }
+
+    /// What `stat` says about `name` in the folder `folder` (from [`Jail::read_dir`]), links
+    /// followed beneath the home. A link that leads outside, or nowhere, is an error: listings
+    /// leave such entries out.
+    pub fn entry_metadata(
+        &self,
+        folder: &Path,
+        name: &std::ffi::OsStr,
+    ) -> Result<Metadata, JailError> {
+        let path = folder.join(name);
+        match self.dir.metadata(&path) {
+            Ok(meta) => Ok(meta),
+            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+                let rewritten = self.walk(path.clone(), Last::Follow)?;
+                self.dir.metadata(rewritten).map_err(JailError::from)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Every file below the home whose name starts with [`UPLOAD_TEMP_PREFIX`]: the leftovers
+    /// of uploads a previous run did not finish. Links are not followed. Returns how many were
+    /// removed.
+    pub fn remove_leftovers(&self) -> usize {
+        let mut removed = 0;
+        let mut folders = vec![PathBuf::from(".")];
+        while let Some(folder) = folders.pop() {
+            let Ok(entries) = self.dir.read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = folder.join(entry.file_name());
+                let ours = entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(UPLOAD_TEMP_PREFIX);
+                match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => folders.push(path),
+                    Ok(_) if ours && self.dir.remove_file(&path).is_ok() => removed += 1,
+                    _ => {}
                 }
             }
-            Err(error) if error.kind() == io::ErrorKind::NotADirectory => Err(JailError::NotFound),
-            Err(error) => Err(JailError::Io(error)),
+        }
+        removed
+    }
+
+    /// Run `op` on the path beneath the home. The fast path is one call: the kernel resolves
+    /// the path beneath the handle. If it refuses (an escape, or an absolute link), the links
+    /// on the way are read and rewritten ([`Jail::walk`]) and `op` runs once more on the
+    /// result, again beneath the handle.
+    fn beneath<T>(
+        &self,
+        virtual_path: &str,
+        last: Last,
+        op: impl Fn(&Dir, &Path) -> io::Result<T>,
+    ) -> Result<T, JailError> {
+        if last == Last::Keep {
+            self.visible_link(virtual_path)?;
+        }
+        let path = beneath(virtual_path);
+        match op(&self.dir, &path) {
+            Ok(value) => Ok(value),
+            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+                let rewritten = self.walk(path.clone(), last)?;
+                if rewritten == path {
+                    return Err(JailError::Io(error));
+                }
+                op(&self.dir, &rewritten).map_err(JailError::from)
+            }
+            Err(error) => Err(error.into()),
         }
     }
 
-    /// Whether a real path found while walking the disk (a folder entry, say) stays inside the
-    /// jail once symlinks are followed. Listings use this to leave out links that lead outside.
-    pub fn contains(&self, real: &Path) -> bool {
-        real.canonicalize()
-            .is_ok_and(|target| target.starts_with(&self.home))
+    /// The path beneath the home to use for `virtual_path`: as is, unless an absolute link on
+    /// the way needs rewriting.
+    fn lookup(&self, virtual_path: &str, last: Last) -> Result<PathBuf, JailError> {
+        let path = beneath(virtual_path);
+        match self.dir.symlink_metadata(&path) {
+            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => self.walk(path, last),
+            _ => Ok(path),
+        }
     }
 
-    /// The home joined with the virtual path's segments, with no look at the disk. The virtual
-    /// path comes from [`resolve`], so it holds no `..`; the check below makes sure of it.
-    fn lexical(&self, virtual_path: &str) -> PathBuf {
-        let mut real = self.home.clone();
-        for segment in virtual_path.split('/').filter(|s| !s.is_empty()) {
-            let segment = Path::new(segment);
-            // resolve() never yields these, but a caller that skipped it must not escape.
-            if matches!(segment.components().next(), Some(Component::Normal(_))) {
-                real.push(segment);
+    /// Follow the links in `path` one at a time, as the kernel would, and return an equivalent
+    /// path with no links in it (but the last segment's, for [`Last::Keep`]). A link that
+    /// climbs above the home, or whose absolute target is not under it, is
+    /// [`JailError::Outside`].
+    ///
+    /// This only *rewrites*; it decides nothing for good. Its result is looked up beneath the
+    /// handle again, so if the folders change in between, the worst outcome is a refusal.
+    fn walk(&self, path: PathBuf, last: Last) -> Result<PathBuf, JailError> {
+        let mut todo: VecDeque<OsString> = names(&path).collect();
+        let mut done: Vec<OsString> = Vec::new();
+        let mut links = 0;
+        while let Some(name) = todo.pop_front() {
+            if name == ".." {
+                if done.pop().is_none() {
+                    return Err(JailError::Outside);
+                }
+                continue;
+            }
+            done.push(name);
+            if todo.is_empty() && last == Last::Keep {
+                break;
+            }
+            let here: PathBuf = done.iter().collect();
+            let meta = match self.dir.symlink_metadata(&here) {
+                Ok(meta) => meta,
+                // A new name (STOR, MKD): the rest is not there to follow.
+                Err(_) => break,
+            };
+            if !meta.is_symlink() {
+                continue;
+            }
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(JailError::Io(io::Error::other("too many levels of links")));
+            }
+            let target = self.dir.read_link_contents(&here)?;
+            done.pop();
+            if target.is_absolute() {
+                let inside = target
+                    .strip_prefix(&self.home)
+                    .map_err(|_| JailError::Outside)?;
+                done.clear();
+                for name in names(inside).rev() {
+                    todo.push_front(name);
+                }
+            } else {
+                for name in names(&target).rev() {
+                    todo.push_front(name);
+                }
             }
         }
-        real
-    }
-
-    fn inside(&self, canonical: PathBuf) -> Result<(), JailError> {
-        if canonical.starts_with(&self.home) {
-            Ok(())
-        } else {
-            Err(JailError::Outside)
+        let mut rewritten: PathBuf = done.iter().chain(todo.iter()).collect();
+        if rewritten.as_os_str().is_empty() {
+            rewritten.push(".");
         }
+        Ok(rewritten)
     }
+}
+
+/// The segments of a relative path, `..` kept (as `..`), `.` dropped.
+fn names(path: &Path) -> impl DoubleEndedIterator<Item = OsString> + '_ {
+    path.components().filter_map(|component| match component {
+        Component::Normal(name) => Some(name.to_os_string()),
+        Component::ParentDir => Some(OsString::from("..")),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fs;
-    use std::os::unix::fs::symlink;
-
-    /// A home folder inside a scratch folder, with a canary file beside the home (outside it).
-    fn setup() -> (tempfile::TempDir, Jail) {
-        let scratch = tempfile::tempdir().unwrap();
-        let home = scratch.path().join("home");
-        fs::create_dir_all(home.join("sub")).unwrap();
-        fs::write(home.join("inside.txt"), "in").unwrap();
-        fs::write(scratch.path().join("canary.txt"), "secret").unwrap();
-        fs::create_dir(scratch.path().join("outside_dir")).unwrap();
-        let jail = Jail::new(&home).unwrap();
-        (scratch, jail)
-    }
-
-    #[test]
-    fn dot_dot_never_climbs_above_the_top() {
-        assert_eq!(resolve("/", ".."), "/");
-        assert_eq!(resolve("/", "../../.."), "/");
-        assert_eq!(resolve("/sub", "../../canary.txt"), "/canary.txt");
-        assert_eq!(resolve("/", "sub/../../x"), "/x");
-        assert_eq!(resolve("/", "/.."), "/");
-        assert_eq!(resolve("/", "..."), "/..."); // a legal file name, not a parent
-    }
-
-    #[test]
-    fn absolute_paths_start_at_the_home() {
-        let (_scratch, jail) = setup();
-        let real = jail.real_path(&resolve("/sub", "/inside.txt")).unwrap();
-        assert_eq!(real, jail.home().join("inside.txt"));
-        // "/etc/passwd" names a path under the home, which does not exist there.
-        assert!(matches!(
-            jail.real_path(&resolve("/", "/etc/passwd")),
-            Err(JailError::NotFound)
-        ));
-    }
-
-    #[test]
-    fn climbing_to_the_canary_lands_inside() {
-        let (_scratch, jail) = setup();
-        let virtual_path = resolve("/", "../canary.txt");
-        assert_eq!(virtual_path, "/canary.txt");
-        // It names a new file *inside* the home (a STOR would create it there), never the
-        // canary beside the home.
-        let real = jail.real_path(&virtual_path).unwrap();
-        assert_eq!(real, jail.home().join("canary.txt"));
-        assert!(!real.exists());
-    }
-
-    #[test]
-    fn symlink_to_a_file_outside_is_refused() {
-        let (scratch, jail) = setup();
-        symlink(scratch.path().join("canary.txt"), jail.home().join("link")).unwrap();
-        assert!(matches!(jail.real_path("/link"), Err(JailError::Outside)));
-        assert!(!jail.contains(&jail.home().join("link")));
-    }
-
-    #[test]
-    fn symlink_to_a_folder_outside_is_refused_for_everything_below_it() {
-        let (scratch, jail) = setup();
-        symlink(scratch.path().join("outside_dir"), jail.home().join("door")).unwrap();
-        assert!(matches!(jail.real_path("/door"), Err(JailError::Outside)));
-        // A new file through the door (STOR /door/x) would land outside: refused.
-        assert!(matches!(
-            jail.real_path("/door/new.txt"),
-            Err(JailError::Outside)
-        ));
-    }
-
-    #[test]
-    fn dangling_symlink_is_refused() {
-        let (scratch, jail) = setup();
-        symlink(scratch.path().join("nothing"), jail.home().join("dangling")).unwrap();
-        // STOR through it would create a file outside: it must not resolve.
-        assert!(jail.real_path("/dangling").is_err());
-    }
-
-    #[test]
-    fn symlink_inside_the_home_is_allowed() {
-        let (_scratch, jail) = setup();
-        symlink(jail.home().join("inside.txt"), jail.home().join("alias")).unwrap();
-        assert_eq!(jail.real_path("/alias").unwrap(), jail.home().join("alias"));
-        assert!(jail.contains(&jail.home().join("alias")));
-    }
-
-    #[test]
-    fn home_reached_through_a_symlink_still_works() {
-        let (scratch, _) = setup();
-        symlink(
-            scratch.path().join("home"),
-            scratch.path().join("home_link"),
-        )
-        .unwrap();
-        let jail = Jail::new(&scratch.path().join("home_link")).unwrap();
-        assert!(jail.real_path("/inside.txt").is_ok());
-    }
-
-    #[test]
-    fn new_names_need_an_existing_parent() {
-        let (_scratch, jail) = setup();
-        assert!(jail.real_path("/sub/new.txt").is_ok());
-        assert!(matches!(
-            jail.real_path("/missing/new.txt"),
-            Err(JailError::NotFound)
-        ));
-        assert!(matches!(
-            jail.real_path("/inside.txt/x"),
-            Err(JailError::NotFound)
-        ));
-    }
-
-    #[test]
-    fn names_and_parents() {
-        assert_eq!(file_name("/a/b.txt"), "b.txt");
-        assert_eq!(file_name("/"), "/");
-        assert_eq!(parent("/a/b.txt"), "/a");
-        assert_eq!(parent("/a"), "/");
-        assert_eq!(parent("/"), "/");
-    }
-}
+mod tests;

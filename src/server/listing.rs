@@ -15,13 +15,13 @@
 //! NLST sends names only, one a line, which is what `mget` style commands need. MLSD and MLST
 //! (RFC 3659 §7) send [`Facts`] instead: a format defined once, for programs to read.
 
-use std::fs::{self, Metadata};
-use std::io;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::io::{self, Read};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::jail::Jail;
+use cap_std::fs::{Metadata, MetadataExt, ReadDir};
+
+use super::jail::{Jail, JailError, UPLOAD_TEMP_PREFIX};
 use super::permissions::{Perm, Perms};
 
 /// The one time `--lab` shows for every file: 2000-01-01 00:00:00 UTC.
@@ -29,50 +29,93 @@ pub fn lab_time() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(946_684_800)
 }
 
-/// Uploads in progress are written under this prefix and renamed when complete; listings never
-/// show them, so a half-written file is never seen.
-pub const UPLOAD_TEMP_PREFIX: &str = ".localftp-upload-";
+/// How many entries a listing reads, sorts and writes at a time. A folder of up to this many
+/// entries is listed in name order; a bigger one in pages of this many, each in name order. So
+/// a listing holds at most one page, whatever the folder's size: a session's memory does not
+/// grow with the folders it lists (vsftpd sorts whole folders; pyftpdlib reads all the names).
+pub const PAGE: usize = 1024;
 
-/// One entry to list: its name and what `stat` says about it.
-pub struct Entry {
-    /// The file name (no folder part).
-    pub name: String,
-    /// Its metadata, with symlinks inside the jail followed.
-    pub meta: Metadata,
+/// A folder's listing, produced as it is read: one page of [`PAGE`] entries at a time, each
+/// entry written as a line by `write_line`. Upload temporaries and links that lead outside the
+/// jail (or nowhere) are left out: the client must not learn about anything outside.
+pub struct FolderLines<F> {
+    jail: Jail,
+    folder: PathBuf,
+    entries: Option<ReadDir>,
+    write_line: F,
+    text: String,
+    sent: usize,
 }
 
-/// The entries of the folder `real`, sorted by name, without upload temporaries and without
-/// symlinks that lead outside the jail (the client must not learn about anything outside).
-pub fn read_folder(jail: &Jail, real: &Path) -> io::Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    for dirent in fs::read_dir(real)? {
-        let dirent = dirent?;
-        let name = dirent.file_name().to_string_lossy().into_owned();
-        if name.starts_with(UPLOAD_TEMP_PREFIX) {
-            continue;
-        }
-        let path = dirent.path();
-        let meta = match dirent.file_type() {
-            Ok(kind) if kind.is_symlink() => {
-                if !jail.contains(&path) {
-                    continue;
-                }
-                match fs::metadata(&path) {
-                    Ok(meta) => meta,
-                    Err(_) => continue,
-                }
-            }
-            // DirEntry::metadata does not follow symlinks, and on Linux it is one lstat.
-            _ => match dirent.metadata() {
-                Ok(meta) => meta,
-                // Deleted between readdir and stat: it is simply gone.
-                Err(_) => continue,
-            },
-        };
-        entries.push(Entry { name, meta });
+impl<F: FnMut(&mut String, &str, &Metadata)> FolderLines<F> {
+    /// The listing of `virtual_path`, which must be a folder. The folder is opened now, so a
+    /// missing one is an error at once (550 before any data connection); its entries are read
+    /// only as the listing is read.
+    pub fn open(jail: &Jail, virtual_path: &str, write_line: F) -> Result<Self, JailError> {
+        let (entries, folder) = jail.read_dir(virtual_path)?;
+        Ok(FolderLines {
+            jail: jail.clone(),
+            folder,
+            entries: Some(entries),
+            write_line,
+            text: String::new(),
+            sent: 0,
+        })
     }
-    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-    Ok(entries)
+
+    /// Read, sort and write the next page; false at the end of the folder.
+    fn next_page(&mut self) -> io::Result<bool> {
+        let Some(entries) = &mut self.entries else {
+            return Ok(false);
+        };
+        let mut page: Vec<(String, Metadata)> = Vec::with_capacity(64);
+        for dirent in entries.by_ref() {
+            let dirent = dirent?;
+            let name = dirent.file_name();
+            let shown = name.to_string_lossy();
+            if shown.starts_with(UPLOAD_TEMP_PREFIX) {
+                continue;
+            }
+            let meta = match dirent.file_type() {
+                // Followed beneath the home: one leading outside, or nowhere, is left out.
+                Ok(kind) if kind.is_symlink() => self.jail.entry_metadata(&self.folder, &name),
+                // DirEntry::metadata does not follow links, and on Linux it is one lstat.
+                _ => dirent.metadata().map_err(JailError::from),
+            };
+            // An entry deleted between readdir and stat is simply gone.
+            if let Ok(meta) = meta {
+                page.push((shown.into_owned(), meta));
+            }
+            if page.len() == PAGE {
+                break;
+            }
+        }
+        if page.len() < PAGE {
+            self.entries = None;
+        }
+        page.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.text.clear();
+        self.sent = 0;
+        for (name, meta) in &page {
+            (self.write_line)(&mut self.text, name, meta);
+        }
+        Ok(!page.is_empty() || self.entries.is_some())
+    }
+}
+
+impl<F: FnMut(&mut String, &str, &Metadata)> Read for FolderLines<F> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        while self.sent == self.text.len() {
+            if !self.next_page()? {
+                return Ok(0);
+            }
+        }
+        let rest = &self.text.as_bytes()[self.sent..];
+        let n = rest.len().min(buffer.len());
+        buffer[..n].copy_from_slice(&rest[..n]);
+        self.sent += n;
+        Ok(n)
+    }
 }
 
 /// Append one `ls -l` line (with CRLF) for `entry` to `out`. `now` decides between showing
@@ -102,7 +145,7 @@ pub fn push_ls_line(
         bits.push(if triple & 1 != 0 { 'x' } else { '-' });
     }
     // --lab shows one fixed time for every file, so listings are the same in every run.
-    let modified = fixed.unwrap_or_else(|| meta.modified().unwrap_or(UNIX_EPOCH));
+    let modified = fixed.unwrap_or_else(|| modified(meta));
     let now = fixed.unwrap_or(now);
     let _ = write!(
         out,
@@ -111,6 +154,11 @@ pub fn push_ls_line(
         size = meta.len(),
         date = ls_date(modified, now),
     );
+}
+
+/// A file's modification time (the epoch where the platform does not say).
+pub fn modified(meta: &Metadata) -> SystemTime {
+    meta.modified().map_or(UNIX_EPOCH, |time| time.into_std())
 }
 
 /// The date column of `ls -l`: `Nov 25 14:03` within six months of now, `Nov 25  2024` otherwise.
@@ -277,7 +325,7 @@ impl Facts {
                 "modify" => write!(
                     out,
                     "modify={};",
-                    timeval(fixed.unwrap_or_else(|| meta.modified().unwrap_or(UNIX_EPOCH)))
+                    timeval(fixed.unwrap_or_else(|| modified(meta)))
                 ),
                 "perm" => write!(out, "perm={};", perm_fact(meta.is_dir(), letters)),
                 "unique" => write!(out, "unique={:x}g{:x};", meta.dev(), meta.ino()),
@@ -382,18 +430,23 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+
+    fn metadata(path: &std::path::Path) -> Metadata {
+        Metadata::from_just_metadata(fs::metadata(path).unwrap())
+    }
 
     #[test]
     fn fact_lines() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f.txt");
         fs::write(&file, "12345").unwrap();
-        let meta = fs::metadata(&file).unwrap();
+        let meta = metadata(&file);
         let line = Facts::ALL.line("f.txt", &meta, "elradfmw".parse().unwrap(), None);
         assert!(line.starts_with("type=file;size=5;modify="), "{line}");
         assert!(line.contains(";perm=rwadf;unique="), "{line}");
         assert!(line.ends_with("; f.txt"), "{line}");
-        let dir_meta = fs::metadata(dir.path()).unwrap();
+        let dir_meta = metadata(dir.path());
         let line = Facts::parse("type;perm").line("d", &dir_meta, "elr".parse().unwrap(), None);
         assert_eq!(line, "type=dir;perm=el; d");
         assert_eq!(
@@ -419,7 +472,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a b.txt");
         fs::write(&file, "12345").unwrap();
-        let meta = fs::metadata(&file).unwrap();
+        let meta = metadata(&file);
         let mut out = String::new();
         push_ls_line(&mut out, "a b.txt", &meta, SystemTime::now(), None);
         let fields: Vec<&str> = out.split_whitespace().collect();
@@ -441,11 +494,40 @@ mod tests {
         std::os::unix::fs::symlink(scratch.path().join("secret"), home.join("out")).unwrap();
         std::os::unix::fs::symlink(home.join("a"), home.join("in")).unwrap();
         let jail = Jail::new(&home).unwrap();
-        let names: Vec<String> = read_folder(&jail, jail.home())
-            .unwrap()
-            .into_iter()
-            .map(|e| e.name)
-            .collect();
-        assert_eq!(names, ["a", "b", "in"]);
+        let mut text = String::new();
+        FolderLines::open(&jail, "/", |out: &mut String, name: &str, _: &Metadata| {
+            out.push_str(name);
+            out.push('\n');
+        })
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+        assert_eq!(text, "a\nb\nin\n");
+    }
+
+    #[test]
+    fn big_folders_are_listed_a_page_at_a_time() {
+        let home = tempfile::tempdir().unwrap();
+        for i in 0..PAGE * 2 + 7 {
+            fs::write(home.path().join(format!("f{i:05}")), "").unwrap();
+        }
+        let jail = Jail::new(home.path()).unwrap();
+        let mut largest_page = 0;
+        let mut lines =
+            FolderLines::open(&jail, "/", |out: &mut String, name: &str, _: &Metadata| {
+                out.push_str(name);
+                out.push('\n');
+            })
+            .unwrap();
+        let mut names = Vec::new();
+        while lines.next_page().unwrap() {
+            largest_page = largest_page.max(lines.text.lines().count());
+            names.extend(lines.text.lines().map(str::to_string));
+        }
+        assert_eq!(names.len(), PAGE * 2 + 7);
+        assert_eq!(largest_page, PAGE);
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), PAGE * 2 + 7, "every entry exactly once");
     }
 }

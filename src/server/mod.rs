@@ -251,6 +251,12 @@ impl Server {
                 jail::Jail::new(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
             jails.insert(user.home.clone(), jail);
         }
+        // Uploads a previous run did not finish (it was killed, or the machine stopped) left
+        // their hidden temporary files; nobody can finish them now.
+        let leftovers: usize = jails.values().map(jail::Jail::remove_leftovers).sum();
+        if leftovers > 0 {
+            log::info!("removed {leftovers} unfinished uploads left by an earlier run");
+        }
         let address = SocketAddr::new(config.bind, config.port);
         let listener = listen(address).map_err(|e| StartError::Bind(address, e))?;
         let users = Users::new(config.users.clone(), config.anonymous.clone());
@@ -362,6 +368,16 @@ fn wait_for_sessions(shared: &Shared) {
     );
     while registry.live() > 0 && started.elapsed() < grace {
         thread::sleep(Duration::from_millis(20));
+    }
+    // Transfers still running are cut off as ABOR would cut them, and given a moment to
+    // clean up: an unfinished upload removes its temporary file, so none is left behind.
+    let aborted = registry.abort_transfers();
+    if aborted > 0 {
+        log::warn!("shutdown grace over: {aborted} transfers aborted");
+        let cleanup = std::time::Instant::now();
+        while registry.live() > 0 && cleanup.elapsed() < Duration::from_secs(2) {
+            thread::sleep(Duration::from_millis(20));
+        }
     }
     log::info!(
         "stopped: {} sessions served, {} still open were cut off",

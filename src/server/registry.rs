@@ -11,8 +11,10 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
+
+use super::transfer::TransferControl;
 
 /// The limits on connections; 0 means no limit.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +61,9 @@ pub struct Activity {
     pub command: String,
     /// When the last command came.
     pub since: Instant,
+    /// The transfer running now, if any: when the shutdown grace runs out, it is aborted, so
+    /// that an unfinished upload removes its temporary file before the server exits.
+    pub transfer: Option<Weak<TransferControl>>,
 }
 
 /// One line of SITE WHO.
@@ -110,6 +115,7 @@ impl Registry {
             user: None,
             command: "(connected)".to_string(),
             since: Instant::now(),
+            transfer: None,
         };
         let entry = Entry {
             peer,
@@ -151,6 +157,20 @@ impl Registry {
                 let _ = socket.shutdown(Shutdown::Read);
             }
         }
+    }
+
+    /// Abort every transfer still running (at the end of the shutdown grace). Each ends as
+    /// an ABOR would end it: an upload's temporary file is removed, the old file kept.
+    pub fn abort_transfers(&self) -> usize {
+        let mut aborted = 0;
+        for entry in self.lock().sessions.values() {
+            let activity = entry.activity.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(transfer) = activity.transfer.as_ref().and_then(Weak::upgrade) {
+                transfer.abort();
+                aborted += 1;
+            }
+        }
+        aborted
     }
 
     /// The live sessions, by number: the thread-per-connection design made visible.
@@ -203,6 +223,7 @@ impl Slot {
                 user: None,
                 command: String::new(),
                 since: Instant::now(),
+                transfer: None,
             })),
         }
     }

@@ -97,8 +97,8 @@ pub struct Session {
     pub epsv_all: bool,
     /// The offset given by REST, for the command right after it.
     pub restart_offset: Option<u64>,
-    /// The source of a rename after RNFR: its virtual and real path.
-    pub rename_from: Option<(String, std::path::PathBuf)>,
+    /// The source of a rename after RNFR: its virtual path, looked up again by RNTO.
+    pub rename_from: Option<String>,
     /// The transfer running on the helper thread, if any.
     pub transfer: Option<Running>,
     /// The facts MLSD and MLST send, as chosen with `OPTS MLST` (RFC 3659 §7.9).
@@ -282,6 +282,9 @@ impl Session {
                 Outcome::Reply(reply) => (reply, false),
                 Outcome::Close(reply) => (reply, true),
                 Outcome::Transfer(running) => {
+                    let mut activity = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+                    activity.transfer = Some(Arc::downgrade(&running.control));
+                    drop(activity);
                     self.transfer = Some(running);
                     continue;
                 }

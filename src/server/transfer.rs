@@ -24,10 +24,11 @@
 //! destroys the old file and is never seen half-written. APPE and STOR after REST write in
 //! place (that is what they mean), so a broken one leaves a partly extended file.
 
-use std::fs::{self, File};
-use std::io::{self, Seek, SeekFrom};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{IpAddr, Shutdown, TcpStream};
-use std::path::{Path, PathBuf};
+
+use cap_std::fs::OpenOptions;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -38,6 +39,7 @@ use super::control::Replier;
 use super::copy::{receive, send};
 use super::data::{DataError, DataPlan};
 use super::faults::{Fault, SLOW_PAUSE};
+use super::jail::{Jail, JailError, UPLOAD_TEMP_PREFIX, parent};
 use super::stream::Stream;
 use super::tls::TlsConfig;
 use crate::reply::{Reply, ReplyCode};
@@ -51,11 +53,26 @@ const TRANSFER_STACK: usize = 256 * 1024;
 pub enum Source {
     /// A file, from its current position (REST has seeked it already).
     File(File),
-    /// A listing built in memory (LIST, NLST).
-    Listing(Vec<u8>),
+    /// A listing (LIST, NLST, MLSD), produced as it is read.
+    Listing(Box<dyn io::Read + Send>),
 }
 
 impl Source {
+    /// How many bytes are left to send. A listing is produced as it is sent, so its size is
+    /// known only by producing it: this reads it into memory (only the early-close fault asks).
+    fn measure(&mut self) -> Option<u64> {
+        match self {
+            Source::Listing(lines) => {
+                let mut bytes = Vec::new();
+                lines.read_to_end(&mut bytes).ok()?;
+                let len = bytes.len() as u64;
+                *lines = Box::new(io::Cursor::new(bytes));
+                Some(len)
+            }
+            other => other.len(),
+        }
+    }
+
     /// How many bytes are left to send, when it can be known cheaply.
     fn len(&self) -> Option<u64> {
         match self {
@@ -64,7 +81,7 @@ impl Source {
                 let mut file = file;
                 Some(size.saturating_sub(file.stream_position().ok()?))
             }
-            Source::Listing(bytes) => Some(bytes.len() as u64),
+            Source::Listing(_) => None,
         }
     }
 }
@@ -80,14 +97,49 @@ pub struct Upload {
 /// How a finished upload becomes the file the client named.
 pub enum Finish {
     /// STOR and STOU: rename the temporary file over the target.
-    Rename {
-        /// The hidden temporary file being written.
-        temp: PathBuf,
-        /// The file the client named.
-        target: PathBuf,
-    },
+    Rename(TempUpload),
     /// APPE and STOR after REST: the bytes were written into the target itself.
     InPlace,
+}
+
+/// A STOR's hidden temporary file beside its target. It removes itself when dropped, unless
+/// [`TempUpload::commit`] renamed it over the target first: whatever ends an upload early (a
+/// refusal before the data connection, a broken connection, ABOR, a full disk, a panic on the
+/// transfer thread) cleans up in this one place.
+pub struct TempUpload {
+    jail: Jail,
+    /// The temporary file, as a virtual path (its name starts with `UPLOAD_TEMP_PREFIX`).
+    temp: String,
+    /// The file the client named.
+    target: String,
+    committed: bool,
+}
+
+impl TempUpload {
+    /// Whether the upload would replace a file that exists now.
+    pub fn replaces_a_file(&self) -> bool {
+        self.jail.symlink_metadata(&self.target).is_ok()
+    }
+
+    /// Make the upload visible: rename the temporary file over the target, atomically.
+    pub fn commit(mut self) -> io::Result<()> {
+        self.jail
+            .rename(&self.temp, &self.target)
+            .map_err(|e| match e {
+                JailError::Io(e) => e,
+                other => io::Error::new(io::ErrorKind::NotFound, other.to_string()),
+            })?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempUpload {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = self.jail.remove_file(&self.temp);
+        }
+    }
 }
 
 /// One transfer, fully checked and ready to run.
@@ -116,7 +168,7 @@ pub enum Direction {
 }
 
 /// What the session keeps about the data side of its transfer.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct TransferControl {
     /// Set by ABOR.
     pub abort: AtomicBool,
@@ -148,6 +200,9 @@ pub struct Settings {
     /// A handle on the control connection, to see whether the client is still there before an
     /// upload is made visible.
     pub control: Option<TcpStream>,
+    /// The server's sessions: once a shutdown has begun, the server itself has closed the
+    /// reading side of every control connection, so a hang-up can no longer be seen there.
+    pub registry: Arc<super::registry::Registry>,
     /// Under `PROT P`, the TLS setup for the data connection (RFC 4217 §9).
     pub tls: Option<TlsConfig>,
     /// Force an upload's bytes onto the disk before it replaces the target (`Config::fsync`).
@@ -205,7 +260,13 @@ pub fn start(
 }
 
 /// The helper thread's whole life.
-fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control: &TransferControl) {
+fn run(
+    mut job: Job,
+    plan: DataPlan,
+    settings: Settings,
+    replier: &Replier,
+    control: &TransferControl,
+) {
     let started = Instant::now();
     let tag = replier.tag().clone();
     // RFC 959 §5.4: 125 if the data connection is already open, else 150 *before* opening it
@@ -229,7 +290,6 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
             std::thread::sleep(SLOW_PAUSE);
         }
         if replier.send(&Reply::new(code, text)).is_err() {
-            discard(job.direction);
             return;
         }
         if let Some(trace) = trace {
@@ -259,7 +319,6 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
             if let DataError::ForeignPeer(peer) = &error {
                 log::warn!("{tag} {} refused a data connection from {peer}", job.verb);
             }
-            discard(job.direction);
             let code = if matches!(error, DataError::Aborted) {
                 ReplyCode::TransferAborted
             } else {
@@ -300,7 +359,6 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
                     "{tag} {} TLS handshake on the data connection failed: {error}",
                     job.verb
                 );
-                discard(job.direction);
                 let reply = Reply::new(
                     ReplyCode::CantOpenDataConnection,
                     format!("TLS handshake on the data connection failed: {error}."),
@@ -315,9 +373,9 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
         trace.data("TLS handshake done on the data connection (PROT P)");
     }
     // The early-close fault stops a download halfway and still says 226.
-    let limit = match (&job.direction, faults.has(Fault::EarlyClose)) {
+    let limit = match (&mut job.direction, faults.has(Fault::EarlyClose)) {
         (Direction::Send(source), true) => {
-            let half = source.len().map(|len| len / 2);
+            let half = source.measure().map(|len| len / 2);
             Fault::EarlyClose.fired(&tag, &format!("{} stops after {half:?} bytes", job.verb));
             half
         }
@@ -331,7 +389,7 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
             stream,
             settings.transfer_type,
             &control.abort,
-            settings.control.as_ref(),
+            &|grace| client_hangs_up(&settings, grace),
             settings.fsync,
         ),
     };
@@ -403,6 +461,18 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
     }
 }
 
+/// Whether the client closes its control connection within `grace`: a sign that a finished
+/// upload is really a killed client's. During a shutdown the server has closed the reading side
+/// itself, which looks the same, so nothing can be told and the upload counts.
+fn client_hangs_up(settings: &Settings, grace: Duration) -> bool {
+    match &settings.control {
+        Some(control) if !settings.registry.is_shutting_down() => {
+            super::copy::hangs_up_within(control, grace)
+        }
+        _ => false,
+    }
+}
+
 /// The text of the 1xx reply: what is sent, in which mode, and its size when known.
 fn preliminary_text(job: &Job, settings: &Settings, already_open: bool) -> String {
     if let Some(text) = &job.preliminary {
@@ -423,48 +493,46 @@ fn preliminary_text(job: &Job, settings: &Settings, already_open: bool) -> Strin
     }
 }
 
-/// A transfer that will not run: an upload's temporary file is removed.
-pub fn discard(direction: Direction) {
-    if let Direction::Receive(Upload {
-        file,
-        finish: Finish::Rename { temp, .. },
-    }) = direction
-    {
-        drop(file);
-        let _ = fs::remove_file(temp);
+/// Open `target` (a virtual path) for a STOR: a new hidden temporary file beside it, to be
+/// renamed over it.
+pub fn create_upload(jail: Jail, target: &str) -> Result<Upload, JailError> {
+    // Replacing a link that leads outside (or nowhere) is refused as if it were not there.
+    if let Err(JailError::Outside) = jail.symlink_metadata(target) {
+        return Err(JailError::Outside);
     }
-}
-
-/// Open `target` for a STOR: a new hidden temporary file beside it, to be renamed over it.
-pub fn create_upload(target: PathBuf) -> io::Result<Upload> {
-    let folder = target.parent().map(PathBuf::from).unwrap_or_default();
+    let folder = match parent(target) {
+        "/" => "",
+        folder => folder,
+    };
     for _ in 0..16 {
-        let temp = folder.join(format!(
-            "{}{:016x}",
-            super::listing::UPLOAD_TEMP_PREFIX,
+        let temp = format!(
+            "{folder}/{UPLOAD_TEMP_PREFIX}{:016x}",
             super::data::random_u64()
-        ));
-        match File::options().write(true).create_new(true).open(&temp) {
+        );
+        match jail.open(&temp, OpenOptions::new().write(true).create_new(true)) {
             Ok(file) => {
-                return Ok(Upload {
-                    file,
-                    finish: Finish::Rename { temp, target },
+                let finish = Finish::Rename(TempUpload {
+                    jail,
+                    temp,
+                    target: target.to_string(),
+                    committed: false,
                 });
+                return Ok(Upload { file, finish });
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(JailError::Io(e)) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::other("could not pick a temporary file name"))
+    Err(JailError::Io(io::Error::other(
+        "could not pick a temporary file name",
+    )))
 }
 
 /// Open `target` to write in place from `offset` (STOR after REST) or at its end (APPE).
-pub fn open_in_place(target: &Path, offset: Option<u64>) -> io::Result<Upload> {
-    let mut file = File::options()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(target)?;
+pub fn open_in_place(jail: &Jail, target: &str, offset: Option<u64>) -> Result<Upload, JailError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    let mut file = jail.open(target, &options)?;
     match offset {
         Some(offset) => file.seek(SeekFrom::Start(offset))?,
         None => file.seek(SeekFrom::End(0))?,

@@ -18,6 +18,9 @@ mod real_clients;
 /// Issue 2: every way out of the jail (`..`, absolute paths, symlinks), tried and refused.
 mod jail;
 
+/// Attacks that once succeeded: a rename across the jail, SITE CHMOD bits, reserved names, uploads and shutdown, pending listings.
+mod hardening;
+
 /// Issue 2: suppaftp, curl and Python's ftplib run the seed's flow; files compared byte for byte.
 mod interop;
 

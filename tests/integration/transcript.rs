@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use localftp::server::listing::UPLOAD_TEMP_PREFIX;
+use localftp::server::jail::UPLOAD_TEMP_PREFIX;
 use localftp::server::users::User;
 use localftp::server::{Config, SEED_BANNER, Server};
 

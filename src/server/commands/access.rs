@@ -116,7 +116,7 @@ impl Session {
                 format!("Failed to change directory: {what}."),
             )
         };
-        let (virtual_path, real) = match self.locate(path) {
+        let virtual_path = match self.locate(path) {
             Ok(found) => found,
             Err(_) => {
                 return failed(&format!(
@@ -125,10 +125,18 @@ impl Session {
                 ));
             }
         };
-        match std::fs::metadata(&real) {
+        let found = match self.jail() {
+            Ok(jail) => jail.metadata(&virtual_path),
+            Err(refusal) => return refusal,
+        };
+        match found {
             Ok(meta) if meta.is_dir() => {}
             Ok(_) => return failed(&format!("{} is not a folder", quote(&virtual_path))),
-            Err(_) => return failed(&format!("{}: no such folder", quote(&virtual_path))),
+            Err(e) => {
+                // Said in the log and to --explain; the client hears only "no such folder".
+                self.refused("Failed to change directory to", &virtual_path, e);
+                return failed(&format!("{}: no such folder", quote(&virtual_path)));
+            }
         }
         self.cwd = virtual_path;
         Reply::new(

@@ -5,18 +5,20 @@
 //! data connection being set up) and answer 550/554/425 straight away; only then is the
 //! transfer handed to a helper thread (`transfer::start`), which sends 150 and 226.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
-use std::path::Path;
+
+use cap_std::fs::OpenOptions;
 
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::TransferType;
+use crate::server::jail::JailError;
 use crate::server::listing::timeval;
 use crate::server::permissions::Perm;
 use crate::server::session::{Outcome, Session};
 use crate::server::transfer::{self, Direction, Job, Source, Upload};
 
-use super::{io_refusal, quote};
+use super::{io_refusal, not_found, quote};
 
 impl Session {
     /// RETR: send a file, from the REST offset if one was given.
@@ -26,9 +28,11 @@ impl Session {
     }
 
     fn retr_checked(&mut self, path: &str, offset: Option<u64>) -> Result<Outcome, Reply> {
-        let (virtual_path, real) = self.locate(path)?;
-        let mut file =
-            File::open(&real).map_err(|e| io_refusal("Cannot open", &virtual_path, &e))?;
+        let virtual_path = self.locate(path)?;
+        let mut file = self
+            .jail()?
+            .open(&virtual_path, OpenOptions::new().read(true))
+            .map_err(|e| self.refused("Cannot open", &virtual_path, e))?;
         let meta = file
             .metadata()
             .map_err(|e| io_refusal("Cannot open", &virtual_path, &e))?;
@@ -62,8 +66,9 @@ impl Session {
     }
 
     fn stor_checked(&mut self, path: &str, offset: Option<u64>) -> Result<Outcome, Reply> {
-        let (virtual_path, real) = self.locate(path)?;
-        refuse_folder(&real, &virtual_path)?;
+        let virtual_path = self.locate(path)?;
+        self.refuse_folder(&virtual_path)?;
+        let jail = self.jail()?.clone();
         let upload = match offset {
             Some(offset) if offset > 0 => {
                 // The one permission rule that depends on state (see permissions.rs).
@@ -74,13 +79,13 @@ impl Session {
                         "Permission denied: resuming an upload (REST then STOR) needs the 'a' permission.",
                     ));
                 }
-                let size = fs::metadata(&real).map(|m| m.len()).unwrap_or(0);
+                let size = jail.metadata(&virtual_path).map(|m| m.len()).unwrap_or(0);
                 let offset = self.check_offset(Some(offset), size)?;
-                transfer::open_in_place(&real, Some(offset))
+                transfer::open_in_place(&jail, &virtual_path, Some(offset))
             }
-            _ => transfer::create_upload(real),
+            _ => transfer::create_upload(jail, &virtual_path),
         }
-        .map_err(|e| io_refusal("Cannot store", &virtual_path, &e))?;
+        .map_err(|e| self.refused("Cannot store", &virtual_path, e))?;
         self.start_upload("STOR", virtual_path, upload, None)
     }
 
@@ -90,10 +95,10 @@ impl Session {
     }
 
     fn appe_checked(&mut self, path: &str) -> Result<Outcome, Reply> {
-        let (virtual_path, real) = self.locate(path)?;
-        refuse_folder(&real, &virtual_path)?;
-        let upload = transfer::open_in_place(&real, None)
-            .map_err(|e| io_refusal("Cannot append to", &virtual_path, &e))?;
+        let virtual_path = self.locate(path)?;
+        self.refuse_folder(&virtual_path)?;
+        let upload = transfer::open_in_place(self.jail()?, &virtual_path, None)
+            .map_err(|e| self.refused("Cannot append to", &virtual_path, e))?;
         self.start_upload("APPE", virtual_path, upload, None)
     }
 
@@ -112,12 +117,13 @@ impl Session {
             } else {
                 format!("stou-{:08x}", crate::server::data::random_u64() as u32)
             };
-            let (virtual_path, real) = self.locate(&name)?;
-            if real.symlink_metadata().is_ok() {
+            let virtual_path = self.locate(&name)?;
+            let jail = self.jail()?.clone();
+            if jail.symlink_metadata(&virtual_path).is_ok() {
                 continue;
             }
-            let upload = transfer::create_upload(real)
-                .map_err(|e| io_refusal("Cannot store", &virtual_path, &e))?;
+            let upload = transfer::create_upload(jail, &virtual_path)
+                .map_err(|e| self.refused("Cannot store", &virtual_path, e))?;
             let preliminary = format!("FILE: {name}");
             return self.start_upload("STOU", virtual_path, upload, Some(preliminary));
         }
@@ -129,20 +135,28 @@ impl Session {
 
     /// DELE: delete a file.
     pub fn dele(&mut self, path: &str) -> Reply {
-        let (virtual_path, real) = match self.locate(path) {
+        let virtual_path = match self.locate(path) {
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
-        if real.is_dir() && !real.is_symlink() {
-            return Reply::new(
-                ReplyCode::FileUnavailable,
-                format!(
-                    "{} is a folder; use RMD to remove it.",
-                    quote(&virtual_path)
-                ),
-            );
+        let jail = match self.jail() {
+            Ok(jail) => jail,
+            Err(refusal) => return refusal,
+        };
+        match jail.symlink_metadata(&virtual_path) {
+            Ok(meta) if meta.is_dir() => {
+                return Reply::new(
+                    ReplyCode::FileUnavailable,
+                    format!(
+                        "{} is a folder; use RMD to remove it.",
+                        quote(&virtual_path)
+                    ),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => return self.refused("Cannot delete", &virtual_path, e),
         }
-        match fs::remove_file(&real) {
+        match jail.remove_file(&virtual_path) {
             Ok(()) => {
                 log::info!("{} deleted {virtual_path}", self.tag);
                 Reply::new(
@@ -150,13 +164,13 @@ impl Session {
                     format!("Deleted {}.", quote(&virtual_path)),
                 )
             }
-            Err(e) => io_refusal("Cannot delete", &virtual_path, &e),
+            Err(e) => self.refused("Cannot delete", &virtual_path, e),
         }
     }
 
     /// RMD: remove an empty folder (never the home itself).
     pub fn rmd(&mut self, path: &str) -> Reply {
-        let (virtual_path, real) = match self.locate(path) {
+        let virtual_path = match self.locate(path) {
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
@@ -166,16 +180,24 @@ impl Session {
                 "Cannot remove your home folder.",
             );
         }
-        if !real.is_dir() || real.is_symlink() {
-            return Reply::new(
-                ReplyCode::FileUnavailable,
-                format!(
-                    "{} is not a folder; use DELE for files.",
-                    quote(&virtual_path)
-                ),
-            );
+        let jail = match self.jail() {
+            Ok(jail) => jail,
+            Err(refusal) => return refusal,
+        };
+        match jail.symlink_metadata(&virtual_path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Reply::new(
+                    ReplyCode::FileUnavailable,
+                    format!(
+                        "{} is not a folder; use DELE for files.",
+                        quote(&virtual_path)
+                    ),
+                );
+            }
+            Err(e) => return self.refused("Cannot remove", &virtual_path, e),
         }
-        match fs::remove_dir(&real) {
+        match jail.remove_dir(&virtual_path) {
             Ok(()) => {
                 log::info!("{} removed folder {virtual_path}", self.tag);
                 Reply::new(
@@ -183,17 +205,22 @@ impl Session {
                     format!("Removed {}.", quote(&virtual_path)),
                 )
             }
-            Err(e) => io_refusal("Cannot remove", &virtual_path, &e),
+            Err(e) => self.refused("Cannot remove", &virtual_path, e),
         }
     }
 
     /// MKD: make a folder; 257 gives its path in quotes (RFC 959 Appendix II).
     pub fn mkd(&mut self, path: &str) -> Reply {
-        let (virtual_path, real) = match self.locate(path) {
+        let virtual_path = match self.locate(path) {
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
-        match fs::create_dir(&real) {
+        let made = self.jail().map(|jail| jail.create_dir(&virtual_path));
+        let made = match made {
+            Ok(made) => made,
+            Err(refusal) => return refusal,
+        };
+        match made {
             Ok(()) => {
                 log::info!("{} created folder {virtual_path}", self.tag);
                 Reply::new(
@@ -201,13 +228,13 @@ impl Session {
                     format!("{} created.", quote(&virtual_path)),
                 )
             }
-            Err(e) => io_refusal("Cannot create", &virtual_path, &e),
+            Err(e) => self.refused("Cannot create", &virtual_path, e),
         }
     }
 
     /// RNFR: the first half of a rename; the source must exist.
     pub fn rnfr(&mut self, path: &str) -> Reply {
-        let (virtual_path, real) = match self.locate(path) {
+        let virtual_path = match self.locate(path) {
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
@@ -217,13 +244,16 @@ impl Session {
                 "Cannot rename your home folder.",
             );
         }
-        if real.symlink_metadata().is_err() {
-            return Reply::new(
-                ReplyCode::FileUnavailable,
-                format!("{}: no such file or folder.", quote(&virtual_path)),
-            );
+        // Only the virtual path is kept: RNTO looks the source up again, beneath the home, at
+        // the moment of the rename. A real path kept from here could lead anywhere by then.
+        let found = match self.jail() {
+            Ok(jail) => jail.symlink_metadata(&virtual_path),
+            Err(refusal) => return refusal,
+        };
+        if let Err(e) = found {
+            return self.refused("Cannot rename", &virtual_path, e);
         }
-        self.rename_from = Some((virtual_path.clone(), real));
+        self.rename_from = Some(virtual_path.clone());
         Reply::new(
             ReplyCode::FileActionPending,
             format!(
@@ -235,21 +265,27 @@ impl Session {
 
     /// RNTO: the second half of a rename.
     pub fn rnto(&mut self, path: &str) -> Reply {
-        let Some((from_virtual, from_real)) = self.rename_from.take() else {
+        let Some(from_virtual) = self.rename_from.take() else {
             return Reply::new(ReplyCode::BadSequence, "Send RNFR first, then RNTO.");
         };
-        let (virtual_path, real) = match self.locate(path) {
+        let virtual_path = match self.locate(path) {
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
-        if virtual_path == "/" || (virtual_path + "/").starts_with(&(from_virtual.clone() + "/")) {
+        if virtual_path == "/"
+            || format!("{virtual_path}/").starts_with(&format!("{from_virtual}/"))
+        {
             return Reply::new(
                 ReplyCode::FileUnavailable,
                 "Cannot move a folder into itself or onto your home folder.",
             );
         }
-        let to_virtual = crate::server::jail::resolve(&self.cwd, path);
-        match fs::rename(&from_real, &real) {
+        let to_virtual = virtual_path;
+        let renamed = match self.jail() {
+            Ok(jail) => jail.rename(&from_virtual, &to_virtual),
+            Err(refusal) => return refusal,
+        };
+        match renamed {
             Ok(()) => {
                 log::info!("{} renamed {from_virtual} to {to_virtual}", self.tag);
                 Reply::new(
@@ -261,7 +297,14 @@ impl Session {
                     ),
                 )
             }
-            Err(e) => io_refusal("Cannot rename to", &to_virtual, &e),
+            // The source may have moved since RNFR, or a link on its way may now lead out: both
+            // are found here, at the moment of the rename, and answered as a missing source.
+            Err(JailError::Outside) => {
+                let both = format!("{from_virtual} → {to_virtual}");
+                self.refused("Cannot rename", &both, JailError::Outside);
+                not_found(&from_virtual)
+            }
+            Err(e) => self.refused("Cannot rename to", &to_virtual, e),
         }
     }
 
@@ -276,11 +319,15 @@ impl Session {
 
     /// SIZE (RFC 3659 §4): the number of bytes a RETR in the current TYPE would send.
     pub fn size(&mut self, path: &str) -> Reply {
-        let (virtual_path, real) = match self.locate(path) {
+        let virtual_path = match self.locate(path) {
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
-        let meta = match fs::metadata(&real) {
+        let jail = match self.jail() {
+            Ok(jail) => jail,
+            Err(refusal) => return refusal,
+        };
+        let meta = match jail.metadata(&virtual_path) {
             Ok(meta) if meta.is_file() => meta,
             Ok(_) => {
                 return Reply::new(
@@ -288,15 +335,20 @@ impl Session {
                     format!("{} is not a file.", quote(&virtual_path)),
                 );
             }
-            Err(e) => return io_refusal("Cannot read", &virtual_path, &e),
+            Err(e) => return self.refused("Cannot read", &virtual_path, e),
         };
         let size = match self.transfer_type {
             TransferType::Image => meta.len(),
             // In ASCII each LF goes as CRLF, so the wire size is larger by the number of
             // lines. Counting them reads the file; RFC 3659 §4 asks for the exact figure.
-            TransferType::Ascii => match ascii_size(&real) {
+            TransferType::Ascii => match jail
+                .open(&virtual_path, OpenOptions::new().read(true))
+                .map_err(|e| self.refused("Cannot read", &virtual_path, e))
+                .and_then(|file| {
+                    ascii_size(file).map_err(|e| io_refusal("Cannot read", &virtual_path, &e))
+                }) {
                 Ok(size) => size,
-                Err(e) => return io_refusal("Cannot read", &virtual_path, &e),
+                Err(refusal) => return refusal,
             },
         };
         Reply::new(ReplyCode::FileStatus, size.to_string())
@@ -304,14 +356,19 @@ impl Session {
 
     /// MDTM (RFC 3659 §3): a file's modification time, UTC, as YYYYMMDDHHMMSS.
     pub fn mdtm(&mut self, path: &str) -> Reply {
-        let (virtual_path, real) = match self.locate(path) {
+        let virtual_path = match self.locate(path) {
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
-        match fs::metadata(&real).and_then(|m| m.modified()) {
+        let meta = match self.jail().map(|jail| jail.metadata(&virtual_path)) {
+            Ok(Ok(meta)) => meta,
+            Ok(Err(e)) => return self.refused("Cannot read", &virtual_path, e),
+            Err(refusal) => return refusal,
+        };
+        match meta.modified() {
             Ok(time) => Reply::new(
                 ReplyCode::FileStatus,
-                timeval(self.fixed_time().unwrap_or(time)),
+                timeval(self.fixed_time().unwrap_or(time.into_std())),
             ),
             Err(e) => io_refusal("Cannot read", &virtual_path, &e),
         }
@@ -319,7 +376,7 @@ impl Session {
 
     /// MFMT (draft-somers-ftp-mfxx): set a file's modification time; the reply repeats it.
     pub fn mfmt(&mut self, time: i64, path: &str) -> Reply {
-        let (virtual_path, real) = match self.locate(path) {
+        let virtual_path = match self.locate(path) {
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
@@ -328,16 +385,16 @@ impl Session {
         } else {
             std::time::UNIX_EPOCH - std::time::Duration::from_secs(time.unsigned_abs())
         };
-        let set = File::options()
-            .write(true)
-            .open(&real)
-            .and_then(|file| file.set_modified(when));
+        let set = match self.jail() {
+            Ok(jail) => jail.set_modified(&virtual_path, when),
+            Err(refusal) => return refusal,
+        };
         match set {
             Ok(()) => Reply::new(
                 ReplyCode::FileStatus,
                 format!("Modify={}; {virtual_path}", timeval(when)),
             ),
-            Err(e) => io_refusal("Cannot set the time of", &virtual_path, &e),
+            Err(e) => self.refused("Cannot set the time of", &virtual_path, e),
         }
     }
 
@@ -395,14 +452,14 @@ impl Session {
             job.context = Some(self.why_context(&self.current_line, &self.login.describe()));
         }
         if self.shared.config.require_tls && !self.security.private_data {
-            transfer::discard(job.direction);
+            // Dropping the job drops an upload's temporary file with it (see `TempUpload`).
             return Err(Reply::new(
                 ReplyCode::ProtectionLevelRefused,
                 "Data connections must be encrypted here: send PBSZ 0 and PROT P first.",
             ));
         }
         let Some(plan) = self.data_plan.take() else {
-            transfer::discard(job.direction);
+            // Dropping the job drops an upload's temporary file with it (see `TempUpload`).
             return Err(Reply::new(
                 ReplyCode::CantOpenDataConnection,
                 "Use PASV, EPSV, PORT or EPRT first, to set up the data connection.",
@@ -415,6 +472,7 @@ impl Session {
             connect_timeout: timeouts.data_connect,
             stall_timeout: timeouts.data_stall,
             control: self.replier.socket(),
+            registry: std::sync::Arc::clone(&self.shared.registry),
             fsync: self.shared.config.fsync,
             lab: self.shared.config.lab,
             tls: if self.security.private_data {
@@ -435,19 +493,26 @@ impl Session {
     }
 }
 
-fn refuse_folder(real: &Path, virtual_path: &str) -> Result<(), Reply> {
-    if real.is_dir() {
-        return Err(Reply::new(
-            ReplyCode::FileUnavailable,
-            format!("{} is a folder.", quote(virtual_path)),
-        ));
+impl Session {
+    /// STOR and APPE onto a folder: refused before any data connection is made.
+    fn refuse_folder(&self, virtual_path: &str) -> Result<(), Reply> {
+        if self
+            .jail()?
+            .metadata(virtual_path)
+            .is_ok_and(|m| m.is_dir())
+        {
+            return Err(Reply::new(
+                ReplyCode::FileUnavailable,
+                format!("{} is a folder.", quote(virtual_path)),
+            ));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The size of a file as TYPE A sends it: every LF becomes two bytes.
-fn ascii_size(real: &Path) -> io::Result<u64> {
-    let mut reader = BufReader::with_capacity(64 * 1024, File::open(real)?);
+fn ascii_size(file: File) -> io::Result<u64> {
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
     let mut size = 0u64;
     loop {
         let chunk = reader.fill_buf()?;

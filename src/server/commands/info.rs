@@ -8,7 +8,7 @@ use crate::server::listing::Facts;
 use crate::server::permissions::Perm;
 use crate::server::session::{Login, Session};
 
-use super::{io_refusal, quote};
+use super::quote;
 
 /// Every verb this server answers, with its syntax and what it does: HELP's table.
 /// A test sends each one to a live server and checks that none is answered 500 or 502.
@@ -322,25 +322,50 @@ impl Session {
                 }
                 Err(refusal) => refusal,
             },
-            SiteCommand::Chmod { mode, path } => {
-                use std::os::unix::fs::PermissionsExt;
-                let (virtual_path, real) = match self.locate(&path) {
-                    Ok(found) => found,
-                    Err(refusal) => return refusal,
-                };
-                match std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode)) {
-                    Ok(()) => Reply::new(
-                        ReplyCode::CommandOkay,
-                        format!("Mode of {} set to {mode:o}.", quote(&virtual_path)),
-                    ),
-                    Err(e) => io_refusal("Cannot chmod", &virtual_path, &e),
-                }
-            }
+            SiteCommand::Chmod { mode, path } => self.site_chmod(mode, &path),
             SiteCommand::Who => self.site_who(),
             SiteCommand::Other(name) => Reply::new(
                 ReplyCode::SyntaxErrorInArguments,
                 format!("Unknown SITE command {name:?}; try SITE HELP."),
             ),
+        }
+    }
+}
+
+impl Session {
+    /// SITE CHMOD: set a file's permission bits. Only the bits `rwxrwxrwx` (0o777): setuid,
+    /// setgid and sticky bits are the server administrator's business, not a client's (on a
+    /// server running as root, a setuid file would be a way to root). The home folder itself
+    /// is refused too: `SITE CHMOD 0 /` would lock the user out of their own files.
+    fn site_chmod(&self, mode: u32, path: &str) -> Reply {
+        if mode & !0o777 != 0 {
+            return Reply::new(
+                ReplyCode::SyntaxErrorInArguments,
+                format!(
+                    "SITE CHMOD takes permission bits only (at most 777); {mode:o} sets setuid, setgid or sticky bits."
+                ),
+            );
+        }
+        let virtual_path = match self.locate(path) {
+            Ok(found) => found,
+            Err(refusal) => return refusal,
+        };
+        if virtual_path == "/" {
+            return Reply::new(
+                ReplyCode::FileUnavailable,
+                "Cannot change the mode of your home folder.",
+            );
+        }
+        let jail = match self.jail() {
+            Ok(jail) => jail,
+            Err(refusal) => return refusal,
+        };
+        match jail.set_mode(&virtual_path, mode) {
+            Ok(()) => Reply::new(
+                ReplyCode::CommandOkay,
+                format!("Mode of {} set to {mode:o}.", quote(&virtual_path)),
+            ),
+            Err(e) => self.refused("Cannot chmod", &virtual_path, e),
         }
     }
 }

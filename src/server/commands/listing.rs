@@ -4,16 +4,20 @@
 //! LIST, NLST and MLSD send on the data connection; MLST and STAT answer on the control
 //! connection itself, which needs no second connection at all.
 //!
-//! The listing is built in memory before the transfer starts, so a missing folder is answered
-//! 550 at once rather than after a 150. A listing of 10,000 entries is about 700 KB.
+//! The folder is opened before the transfer starts, so a missing folder is answered 550 at once
+//! rather than after a 150; its entries are read only once the data connection is open, a page
+//! at a time (`listing::FolderLines`), so a listing waiting for its client holds one open
+//! folder and nothing more, and one being sent holds one page.
 
-use std::fs;
+use std::io::{Cursor, Read};
 use std::time::SystemTime;
+
+use cap_std::fs::Metadata;
 
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::ListArgs;
 use crate::server::jail::file_name;
-use crate::server::listing::{Facts, push_ls_line, read_folder};
+use crate::server::listing::{Facts, FolderLines, push_ls_line};
 use crate::server::permissions::Perms;
 use crate::server::session::{Outcome, Session};
 use crate::server::transfer::{Direction, Job, Source};
@@ -50,15 +54,15 @@ impl Session {
 
     /// MLST (RFC 3659 §7): the fact line of one file or folder, on the control connection.
     pub fn mlst(&mut self, path: Option<&str>) -> Reply {
-        let (virtual_path, real) = match self.locate(path.unwrap_or(".")) {
+        let virtual_path = match self.locate(path.unwrap_or(".")) {
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
-        let letters = match self.account() {
-            Ok((user, _)) => user.perms,
+        let (letters, found) = match self.account() {
+            Ok((user, jail)) => (user.perms, jail.metadata(&virtual_path)),
             Err(refusal) => return refusal,
         };
-        match fs::metadata(&real) {
+        match found {
             Ok(meta) => Reply::multi(
                 ReplyCode::FileActionOkay,
                 &format!("Listing {virtual_path}"),
@@ -67,7 +71,7 @@ impl Session {
                     .line(&virtual_path, &meta, letters, self.fixed_time())],
                 "End",
             ),
-            Err(e) => io_refusal("Cannot list", &virtual_path, &e),
+            Err(e) => self.refused("Cannot list", &virtual_path, e),
         }
     }
 
@@ -77,7 +81,16 @@ impl Session {
             path: Some(path.to_string()),
             all: true,
         };
-        match self.build_listing(&args, Style::Long) {
+        let listing = self
+            .build_listing(&args, Style::Long)
+            .and_then(|(path, mut lines)| {
+                let mut text = String::new();
+                match lines.read_to_string(&mut text) {
+                    Ok(_) => Ok((path, text)),
+                    Err(e) => Err(io_refusal("Cannot list", &path, &e)),
+                }
+            });
+        match listing {
             Ok((virtual_path, text)) => Reply::multi(
                 ReplyCode::FileStatus,
                 &format!("Status of {virtual_path}:"),
@@ -89,7 +102,7 @@ impl Session {
     }
 
     fn listing(&mut self, args: ListArgs, style: Style) -> Result<Outcome, Reply> {
-        let (virtual_path, text) = self.build_listing(&args, style)?;
+        let (virtual_path, lines) = self.build_listing(&args, style)?;
         let verb = match style {
             Style::Long => "LIST",
             Style::Names => "NLST",
@@ -98,7 +111,7 @@ impl Session {
         let job = Job {
             verb,
             path: virtual_path,
-            direction: Direction::Send(Source::Listing(text.into_bytes())),
+            direction: Direction::Send(Source::Listing(lines)),
             size: None,
             preliminary: None,
             context: None,
@@ -106,10 +119,10 @@ impl Session {
         self.start_transfer(job)
     }
 
-    /// The listing text for `args`, and the virtual path it lists.
-    fn build_listing(&self, args: &ListArgs, style: Style) -> Result<(String, String), Reply> {
+    /// The listing for `args`, to be read as it is sent, and the virtual path it lists.
+    fn build_listing(&self, args: &ListArgs, style: Style) -> Result<(String, Lines), Reply> {
         let arg = args.path.as_deref().unwrap_or(".");
-        let (virtual_path, real) = self.locate(arg)?;
+        let virtual_path = self.locate(arg)?;
         let (user, jail) = self.account()?;
         let lister = Lister {
             style,
@@ -118,33 +131,38 @@ impl Session {
             now: SystemTime::now(),
             fixed: self.fixed_time(),
         };
-        let meta = fs::metadata(&real).map_err(|e| io_refusal("Cannot list", &virtual_path, &e))?;
-        let mut text = String::new();
+        let meta = jail
+            .metadata(&virtual_path)
+            .map_err(|e| self.refused("Cannot list", &virtual_path, e))?;
         if meta.is_dir() {
-            let entries = read_folder(jail, &real)
-                .map_err(|e| io_refusal("Cannot list", &virtual_path, &e))?;
-            text.reserve(entries.len() * 72);
-            for entry in &entries {
-                lister.push(&mut text, &entry.name, &entry.meta);
-            }
-        } else {
-            // LIST of one file gives its one line, as `ls -l file` does.
-            if style == Style::Machine {
-                // RFC 3659 §7.2.1: MLSD of something that is not a folder is an error.
-                return Err(Reply::new(
-                    ReplyCode::FileUnavailable,
-                    format!("{virtual_path} is not a folder; use MLST for one file."),
-                ));
-            }
-            let name = file_name(&virtual_path);
-            lister.push(&mut text, name, &meta);
+            let lines = FolderLines::open(
+                jail,
+                &virtual_path,
+                move |text: &mut String, name: &str, meta: &Metadata| lister.push(text, name, meta),
+            )
+            .map_err(|e| self.refused("Cannot list", &virtual_path, e))?;
+            return Ok((virtual_path, Box::new(lines)));
         }
-        Ok((virtual_path, text))
+        // LIST of one file gives its one line, as `ls -l file` does.
+        if style == Style::Machine {
+            // RFC 3659 §7.2.1: MLSD of something that is not a folder is an error.
+            return Err(Reply::new(
+                ReplyCode::FileUnavailable,
+                format!("{virtual_path} is not a folder; use MLST for one file."),
+            ));
+        }
+        let mut text = String::new();
+        lister.push(&mut text, file_name(&virtual_path), &meta);
+        Ok((virtual_path, Box::new(Cursor::new(text.into_bytes()))))
     }
 }
 
+/// A listing's lines, produced as they are read.
+type Lines = Box<dyn Read + Send>;
+
 /// How a listing writes its entries: the style, the user's letters (for the `perm` fact), the
 /// facts chosen with OPTS MLST, and the clock (`fixed` in `--lab`).
+#[derive(Clone, Copy)]
 struct Lister {
     style: Style,
     letters: Perms,
@@ -155,7 +173,7 @@ struct Lister {
 
 impl Lister {
     /// Append one entry, in the listing's style, with its CRLF.
-    fn push(&self, text: &mut String, name: &str, meta: &fs::Metadata) {
+    fn push(&self, text: &mut String, name: &str, meta: &Metadata) {
         match self.style {
             Style::Long => push_ls_line(text, name, meta, self.now, self.fixed),
             Style::Names => {

@@ -19,49 +19,66 @@ pub mod listing;
 pub mod parameters;
 pub mod security;
 
-use std::path::PathBuf;
-
-use super::jail::{JailError, resolve};
+use super::jail::{Jail, JailError, beneath, is_reserved, resolve};
 use super::session::Session;
 use crate::reply::{Reply, ReplyCode};
 
 impl Session {
-    /// Resolve a path the client named: its virtual path (for replies) and its real path (for
-    /// the disk), or the 550 that refuses it.
-    pub fn locate(&self, arg: &str) -> Result<(String, PathBuf), Reply> {
-        let (_, jail) = self.account()?;
+    /// The virtual path for a path the client named (joined to the current folder, `..`
+    /// folded), or the refusal if it names one of the server's own files. Nothing on disk is
+    /// looked at here: each handler then asks its [`Jail`] for the one operation it needs, and
+    /// the jail's answer is final (see `jail.rs`: there is no check that could go stale).
+    pub fn locate(&self, arg: &str) -> Result<String, Reply> {
         let virtual_path = resolve(&self.cwd, arg);
-        let decision = jail.real_path(&virtual_path);
+        if is_reserved(&virtual_path) {
+            return Err(Reply::new(
+                ReplyCode::FileNameNotAllowed,
+                format!(
+                    "{}: names starting with {} are the server's own (uploads in progress).",
+                    quote(&virtual_path),
+                    super::jail::UPLOAD_TEMP_PREFIX
+                ),
+            ));
+        }
         if self.trace.is_some() {
-            // For --explain and transcripts: the real path is shown below the home folder, so
-            // the note says what the jail did without printing the server's own layout.
-            let note = match &decision {
-                Ok(real) => {
-                    let inside = real.strip_prefix(jail.home()).unwrap_or(real);
-                    format!("{virtual_path} → (home)/{}", inside.display())
-                }
-                Err(JailError::Outside) => {
-                    format!("{virtual_path} refused: it leads outside the home")
-                }
-                Err(JailError::NotFound) => format!("{virtual_path} refused: it does not exist"),
-                Err(JailError::Io(e)) => format!("{virtual_path} refused: {e}"),
+            // For --explain and transcripts: the path below the home folder, so the note says
+            // what the jail did without printing the server's own layout.
+            let note = format!(
+                "{virtual_path} → (home)/{}",
+                beneath(&virtual_path).display()
+            );
+            *self.jail_note.borrow_mut() = Some(note);
+        }
+        Ok(virtual_path)
+    }
+
+    /// The logged-in user's jail.
+    pub fn jail(&self) -> Result<&Jail, Reply> {
+        self.account().map(|(_, jail)| jail)
+    }
+
+    /// The reply for an operation the jail did not do: `what` says which (`Cannot open`, …).
+    /// A path that leads outside the home is logged, and answered in the same words as one that
+    /// does not exist.
+    pub fn refused(&self, what: &str, virtual_path: &str, error: JailError) -> Reply {
+        if self.trace.is_some() {
+            let note = match &error {
+                JailError::Outside => format!("{virtual_path} refused: it leads outside the home"),
+                JailError::NotFound => format!("{virtual_path} refused: it does not exist"),
+                JailError::Io(e) => format!("{virtual_path} refused: {e}"),
             };
             *self.jail_note.borrow_mut() = Some(note);
         }
-        match decision {
-            Ok(real) => Ok((virtual_path, real)),
-            Err(error) => {
-                if let JailError::Outside = error {
-                    log::warn!(
-                        "{} jail: {virtual_path} leads outside the home; refused",
-                        self.tag
-                    );
-                }
-                Err(match error {
-                    JailError::Io(e) => io_refusal("Cannot use", &virtual_path, &e),
-                    JailError::Outside | JailError::NotFound => not_found(&virtual_path),
-                })
+        match error {
+            JailError::Outside => {
+                log::warn!(
+                    "{} jail: {virtual_path} leads outside the home; refused",
+                    self.tag
+                );
+                not_found(virtual_path)
             }
+            JailError::NotFound => not_found(virtual_path),
+            JailError::Io(e) => io_refusal(what, virtual_path, &e),
         }
     }
 }
@@ -96,7 +113,7 @@ pub fn io_refusal(what: &str, path: &str, error: &std::io::Error) -> Reply {
         DirectoryNotEmpty => "the folder is not empty".to_string(),
         IsADirectory => "it is a folder".to_string(),
         NotADirectory => "it is not a folder".to_string(),
-        _ if error.raw_os_error() == Some(28) => {
+        StorageFull | QuotaExceeded => {
             return Reply::new(
                 ReplyCode::InsufficientStorage,
                 format!("{what} {}: the server's disk is full.", quote(path)),
