@@ -360,7 +360,12 @@ impl Control {
             let text = self.passive("PASV", 227)?;
             let inside = text.split_once('(').and_then(|(_, r)| r.split_once(')'));
             let n: Vec<u16> = inside
-                .map(|(numbers, _)| numbers.split(',').filter_map(|x| x.parse().ok()).collect())
+                .map(|(numbers, _)| {
+                    numbers
+                        .split(',')
+                        .filter_map(|x| x.parse::<u16>().ok())
+                        .collect()
+                })
                 .unwrap_or_default();
             match n[..] {
                 [_, _, _, _, p1, p2] => p1 * 256 + p2,

@@ -7,6 +7,7 @@
 //!
 //! | module | the one idea it teaches |
 //! |--------|-------------------------|
+//! | [`platform`] | where Linux, macOS and Windows differ: the one module with `cfg` in it |
 //! | [`reply`] | every reply is a three-digit code with a meaning (RFC 959 §4.2); shared by server and client |
 //! | [`server`] | `Config`, `Server::bind` and the accept loop: one OS thread per connection |
 //! | `server::registry` | who is connected: the connection limits, and waking sessions for a shutdown |
@@ -44,5 +45,6 @@
 //! that for speed).
 
 pub mod client;
+pub mod platform;
 pub mod reply;
 pub mod server;

@@ -13,7 +13,6 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// The bench's folder in the served root.
@@ -104,7 +103,11 @@ pub fn prepare(root: &Path, needs: &Needs) -> io::Result<()> {
     if needs.upload {
         let upload = dir.join("upload");
         fs::create_dir_all(&upload)?;
-        fs::set_permissions(&upload, fs::Permissions::from_mode(0o1777))?;
+        // Writable by everyone (vsftpd's users upload here), where files have mode bits.
+        if let Some(mode) = localftp::platform::permissions_from_mode(0o1777) {
+            let parent = cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority())?;
+            parent.set_permissions("upload", mode)?;
+        }
     }
     Ok(())
 }

@@ -212,21 +212,26 @@ impl Control {
         Ok(total)
     }
 
-    /// Run a command that takes data from us (STOR): send `size` bytes of `file` with
-    /// `sendfile(2)`, close the data connection, and read the final reply (226 or 250).
+    /// Run a command that takes data from us (STOR): send `size` bytes of `file` (from its
+    /// start) the way the server sends files (`sendfile(2)` on Linux, see `localftp::platform`),
+    /// close the data connection, and read the final reply (226 or 250).
     ///
-    /// `sendfile` (through rustix's safe API, as the server does) keeps the client's own CPU
-    /// low, so the figure is the server's limit rather than this client's.
-    pub fn upload(&mut self, command: &str, file: &File, size: u64) -> Result<()> {
+    /// `sendfile` keeps the client's own CPU low, so the figure is the server's limit rather
+    /// than this client's.
+    pub fn upload(&mut self, command: &str, mut file: &File, size: u64) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
         let data = self.passive()?;
         self.expect(command, &[125, 150])?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| format!("{command}: {e}"))?;
+        let mut sender = localftp::platform::FileSender::new();
         let mut offset = 0u64;
         while offset < size {
             let chunk = (size - offset).min(1 << 30) as usize;
-            match rustix::fs::sendfile(&data, file, Some(&mut offset), chunk) {
+            match sender.send(file, &data, chunk) {
                 Ok(0) => return Err(format!("{command}: the file ended at {offset} bytes")),
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
+                Ok(n) => offset += n as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(format!("{command}: data connection: {e}")),
             }
         }
@@ -284,7 +289,7 @@ fn pasv_port(text: &str) -> Result<u16> {
         .ok_or_else(|| format!("PASV: {text}"))?;
     let numbers: Vec<u16> = inside
         .split(',')
-        .filter_map(|n| n.trim().parse().ok())
+        .filter_map(|n| n.trim().parse::<u16>().ok())
         .collect();
     match numbers[..] {
         [_, _, _, _, high, low] if high < 256 && low < 256 => Ok(high * 256 + low),

@@ -162,7 +162,10 @@ pub fn is_timeout(error: &io::Error) -> bool {
 /// Whether a local write failed because the disk (or the user's quota) is full.
 pub fn is_disk_full(error: &io::Error) -> bool {
     // 28 is ENOSPC and 122 EDQUOT on Linux; `StorageFull` covers both where std maps them.
-    error.kind() == io::ErrorKind::StorageFull || matches!(error.raw_os_error(), Some(28 | 122))
+    matches!(
+        error.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    )
 }
 
 /// What a reply code means, from the shared table in [`crate::reply`], or from its first digit

@@ -9,7 +9,6 @@
 //! reply is read afterwards, as always, by [`super::wire`].
 
 use std::io::{self, Read, Write};
-use std::mem::MaybeUninit;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -28,10 +27,14 @@ enum Waiting {
 }
 
 fn waiting(socket: &TcpStream) -> Waiting {
-    let mut byte = [MaybeUninit::<u8>::uninit()];
-    match socket2::SockRef::from(socket)
-        .recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT)
-    {
+    // A look without waiting: the client reads this socket on this thread only, so switching
+    // it to non-blocking for one peek disturbs nobody (and works the same on every platform).
+    let mut byte = [0u8];
+    let peeked = socket
+        .set_nonblocking(true)
+        .and_then(|()| socket.peek(&mut byte));
+    let _ = socket.set_nonblocking(false);
+    match peeked {
         Ok(0) => Waiting::Closed,
         Ok(_) => Waiting::Bytes,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Waiting::Nothing,

@@ -307,8 +307,7 @@ impl Wire {
         if self.has_buffered() {
             return;
         }
-        let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
-        let _ = socket2::SockRef::from(self.socket()).recv_with_flags(&mut byte, libc::MSG_PEEK);
+        let _ = self.socket().peek(&mut [0u8]);
     }
 
     /// The control connection's socket, to look at without reading (see `transfer`).

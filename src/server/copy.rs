@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use super::command::TransferType;
 use super::stream::Stream;
 use super::transfer::{Finish, Source, Upload};
+use crate::platform::{FileSender, peer_has_hung_up};
 use crate::reply::{Reply, ReplyCode};
 
 /// The buffer for uploads and for TYPE A conversion. Large reads mean fewer system calls on a
@@ -52,11 +53,11 @@ impl Failure {
                 ReplyCode::TransferAborted,
                 format!("Data connection closed; transfer aborted ({e})."),
             ),
-            Failure::Disk(e) if e.raw_os_error() == Some(ENOSPC) => Reply::new(
+            Failure::Disk(e) if e.kind() == io::ErrorKind::StorageFull => Reply::new(
                 ReplyCode::InsufficientStorage,
                 "Disk full: the upload was not stored.",
             ),
-            Failure::Disk(e) if e.raw_os_error() == Some(EDQUOT) => Reply::new(
+            Failure::Disk(e) if e.kind() == io::ErrorKind::QuotaExceeded => Reply::new(
                 ReplyCode::ExceededStorage,
                 "Disk quota exceeded: the upload was not stored.",
             ),
@@ -67,10 +68,6 @@ impl Failure {
         }
     }
 }
-
-/// Linux's "no space left on device" and "disk quota exceeded" error numbers.
-const ENOSPC: i32 = 28;
-const EDQUOT: i32 = 122;
 
 /// Send a file or a listing. In binary mode over plain TCP a file goes with `sendfile(2)` (see
 /// [`send_file`]); under TLS the bytes must be encrypted here, so they are read and written.
@@ -104,19 +101,19 @@ pub(super) fn send(
 fn send_file(file: &File, stream: &TcpStream, limit: Option<u64>) -> Result<u64, Failure> {
     /// The most one call asks for; the kernel moves what it can and says how much.
     const CHUNK: u64 = 1 << 30;
+    let mut sender = FileSender::new();
     let mut sent = 0u64;
     loop {
         let ask = limit.map_or(CHUNK, |limit| limit.saturating_sub(sent).min(CHUNK));
         if ask == 0 {
             return Ok(sent);
         }
-        match rustix::fs::sendfile(stream, file, None, ask as usize) {
+        match sender.send(file, stream, ask as usize) {
             Ok(0) => return Ok(sent),
             Ok(n) => sent += n as u64,
-            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // The socket's write timeout (the stall timeout) shows up as EAGAIN.
-            Err(e) => {
-                let error = io::Error::from(e);
+            Err(error) => {
                 // sendfile does not say which side failed; a failing disk is rare, a client
                 // that went away is common, so the connection is blamed unless the file's own
                 // metadata cannot be read any more.
@@ -241,29 +238,13 @@ const HANG_UP_GRACE: Duration = Duration::from_millis(20);
 pub(super) fn hangs_up_within(control: &TcpStream, grace: Duration) -> bool {
     let deadline = Instant::now() + grace;
     loop {
-        if has_hung_up(control) {
+        if peer_has_hung_up(control) {
             return true;
         }
         if Instant::now() >= deadline {
             return false;
         }
         thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Whether the client has closed `control` (a FIN is waiting), looking without blocking and
-/// without taking anything from it: the session thread reads from the same socket.
-fn has_hung_up(control: &TcpStream) -> bool {
-    let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
-    let peeked = socket2::SockRef::from(control)
-        .recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT);
-    match peeked {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => !matches!(
-            e.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-        ),
     }
 }
 

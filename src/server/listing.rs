@@ -19,7 +19,9 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cap_std::fs::{Metadata, MetadataExt, ReadDir};
+use cap_std::fs::{Metadata, ReadDir};
+
+use crate::platform::FileFacts;
 
 use super::jail::{Jail, JailError, UPLOAD_TEMP_PREFIX};
 use super::permissions::{Perm, Perms};
@@ -136,7 +138,8 @@ pub fn push_ls_line(
     } else {
         '-'
     };
-    let mode = meta.mode();
+    let facts = FileFacts::of(meta);
+    let mode = facts.mode;
     let mut bits = String::with_capacity(9);
     for shift in [6, 3, 0] {
         let triple = (mode >> shift) & 7;
@@ -150,7 +153,7 @@ pub fn push_ls_line(
     let _ = write!(
         out,
         "{kind}{bits} {links:>4} ftp      ftp      {size:>12} {date} {name}\r\n",
-        links = meta.nlink(),
+        links = facts.links,
         size = meta.len(),
         date = ls_date(modified, now),
     );
@@ -328,8 +331,11 @@ impl Facts {
                     timeval(fixed.unwrap_or_else(|| modified(meta)))
                 ),
                 "perm" => write!(out, "perm={};", perm_fact(meta.is_dir(), letters)),
-                "unique" => write!(out, "unique={:x}g{:x};", meta.dev(), meta.ino()),
-                _ => write!(out, "unix.mode=0{:o};", meta.mode() & 0o7777),
+                "unique" => match FileFacts::of(meta).unique {
+                    Some((device, inode)) => write!(out, "unique={device:x}g{inode:x};"),
+                    None => Ok(()),
+                },
+                _ => write!(out, "unix.mode=0{:o};", FileFacts::of(meta).mode),
             };
         }
         out.push(' ');
@@ -482,6 +488,7 @@ mod tests {
         assert_eq!(fields.len(), 10, "{out}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn temporaries_and_escaping_links_are_not_listed() {
         let scratch = tempfile::tempdir().unwrap();

@@ -322,7 +322,7 @@ fn quirky_server(quirk: Quirk) -> u16 {
                     }
                 }
                 "PORT" => {
-                    let n: Vec<u16> = arg.split(',').map(|x| x.parse().unwrap()).collect();
+                    let n: Vec<u16> = arg.split(',').map(|x| x.parse::<u16>().unwrap()).collect();
                     active = Some(format!("127.0.0.1:{}", n[4] * 256 + n[5]));
                     say("200 PORT ok.");
                 }

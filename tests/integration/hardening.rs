@@ -4,11 +4,13 @@
 //! waiting for a client that never connected.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
+#[cfg(unix)]
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::time::{Duration, Instant};
 
 use localftp::server::jail::UPLOAD_TEMP_PREFIX;
+#[cfg(unix)]
 use localftp::server::users::User;
 use localftp::server::{Config, Server};
 
@@ -17,6 +19,7 @@ use crate::support::{Control, TestServer, run, wait_until};
 /// The rename of the hardening issue: session A names a source (RNFR) while a relative link on
 /// its way is harmless; session B moves folders so that the same path now runs through the
 /// link to a folder outside; A's RNTO must not move the outside file in.
+#[cfg(unix)]
 #[test]
 fn rnfr_then_folders_moved_by_another_session_cannot_rename_across_the_jail() {
     let server = TestServer::start();
@@ -52,6 +55,7 @@ fn rnfr_then_folders_moved_by_another_session_cannot_rename_across_the_jail() {
     assert!(!outside.join("outside_dir/planted.txt").exists());
 }
 
+#[cfg(unix)]
 #[test]
 fn site_chmod_sets_permission_bits_only_and_never_on_the_home() {
     let server = TestServer::start_with(|c| {
@@ -266,6 +270,7 @@ fn leftover_temporary_files_are_removed_at_start() {
 }
 
 /// The resident memory of a process, in KiB.
+#[cfg(target_os = "linux")]
 fn rss_kib(pid: u32) -> u64 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
@@ -277,8 +282,10 @@ fn rss_kib(pid: u32) -> u64 {
 
 /// Sessions that ask for a listing of a big folder and never open the data connection hold
 /// no listing: the folder is read only once the client connects, a page at a time.
+#[cfg(target_os = "linux")]
 #[test]
 fn pending_listings_of_a_big_folder_hold_no_memory() {
+    use std::io::Read;
     const ENTRIES: usize = 30_000;
     const SESSIONS: usize = 10;
     let dir = tempfile::tempdir().unwrap();

@@ -203,7 +203,10 @@ fn a_data_connection_from_another_address_is_refused() {
 
 fn pasv_port(text: &str) -> u16 {
     let inside = text.split_once('(').unwrap().1.split_once(')').unwrap().0;
-    let n: Vec<u16> = inside.split(',').map(|x| x.parse().unwrap()).collect();
+    let n: Vec<u16> = inside
+        .split(',')
+        .map(|x| x.parse::<u16>().unwrap())
+        .collect();
     n[4] * 256 + n[5]
 }
 

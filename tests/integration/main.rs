@@ -16,6 +16,7 @@ mod protocol;
 mod real_clients;
 
 /// Issue 2: every way out of the jail (`..`, absolute paths, symlinks), tried and refused.
+#[cfg(unix)]
 mod jail;
 
 /// Attacks that once succeeded: a rename across the jail, SITE CHMOD bits, reserved names, uploads and shutdown, pending listings.
@@ -46,6 +47,7 @@ mod abuse;
 mod integrity;
 
 /// Issue 8: every code name LESSONS.md mentions exists, and its marked commands print what it shows.
+#[cfg(unix)]
 mod lessons;
 
 /// Issue 9: FTPS with curl, lftp, ftplib and suppaftp; --require-tls; broken handshakes; the password on the wire.

@@ -239,7 +239,7 @@ fn flags_change_the_banner_users_and_passive_ports() {
     let text = reply.text();
     let numbers: Vec<u16> = text[text.find('(').unwrap() + 1..text.find(')').unwrap()]
         .split(',')
-        .map(|n| n.parse().unwrap())
+        .map(|n| n.parse::<u16>().unwrap())
         .collect();
     let port = numbers[4] * 256 + numbers[5];
     assert!((low..=high).contains(&port), "port {port} outside {range}");
@@ -320,6 +320,7 @@ fn sigterm_shuts_down_gracefully() {
     assert!(std::net::TcpStream::connect(server.addr).is_err());
 }
 
+#[cfg(unix)]
 #[test]
 fn site_chmod_needs_m_and_changes_the_mode() {
     use std::os::unix::fs::PermissionsExt;

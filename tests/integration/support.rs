@@ -172,7 +172,7 @@ impl Control {
             .expect("227 reply has (h1,h2,h3,h4,p1,p2)");
         let n: Vec<u16> = inside
             .split(',')
-            .map(|x| x.trim().parse().unwrap())
+            .map(|x| x.trim().parse::<u16>().unwrap())
             .collect();
         let addr = format!("{}.{}.{}.{}:{}", n[0], n[1], n[2], n[3], n[4] * 256 + n[5]);
         let data = TcpStream::connect(addr).expect("connect to the passive port");

@@ -360,7 +360,13 @@ impl Session {
             Ok(jail) => jail,
             Err(refusal) => return refusal,
         };
-        match jail.set_mode(&virtual_path, mode) {
+        let Some(permissions) = crate::platform::permissions_from_mode(mode) else {
+            return Reply::new(
+                ReplyCode::CommandNotImplemented,
+                "SITE CHMOD is not available here: this server's files have no Unix mode bits (Windows).",
+            );
+        };
+        match jail.set_permissions(&virtual_path, permissions) {
             Ok(()) => Reply::new(
                 ReplyCode::CommandOkay,
                 format!("Mode of {} set to {mode:o}.", quote(&virtual_path)),

@@ -19,7 +19,7 @@ pub mod listing;
 pub mod parameters;
 pub mod security;
 
-use super::jail::{Jail, JailError, beneath, is_reserved, resolve};
+use super::jail::{Jail, JailError, beneath, is_reserved, resolve, windows_name_problem};
 use super::session::Session;
 use crate::reply::{Reply, ReplyCode};
 
@@ -39,6 +39,15 @@ impl Session {
                     super::jail::UPLOAD_TEMP_PREFIX
                 ),
             ));
+        }
+        if crate::platform::WINDOWS_NAMES {
+            let problem = virtual_path.split('/').find_map(windows_name_problem);
+            if let Some(problem) = problem {
+                return Err(Reply::new(
+                    ReplyCode::FileNameNotAllowed,
+                    format!("{}: {problem}.", quote(&virtual_path)),
+                ));
+            }
         }
         if self.trace.is_some() {
             // For --explain and transcripts: the path below the home folder, so the note says

@@ -245,3 +245,101 @@ fn names_and_parents() {
     assert_eq!(parent("/a"), "/");
     assert_eq!(parent("/"), "/");
 }
+
+/// Each class of Windows name that means more than a name there, recognised on every platform
+/// (a Windows server refuses them with 553; see `platform::WINDOWS_NAMES`).
+#[test]
+fn every_class_of_windows_name_is_recognised() {
+    let classes: &[(&str, &[&str])] = &[
+        ("drive letters", &["C:", "c:", "C:\\Windows", "C:relative"]),
+        (
+            "UNC and device paths",
+            &["\\\\host\\share", "\\\\?\\C:\\x", "\\\\.\\PhysicalDrive0"],
+        ),
+        (
+            "backslash as a separator",
+            &["..\\..\\secret", "a\\b", "\\"],
+        ),
+        (
+            "reserved device names",
+            &[
+                "CON",
+                "con",
+                "PRN",
+                "AUX",
+                "NUL",
+                "nul.txt",
+                "NUL .txt",
+                "COM1",
+                "com9.log",
+                "LPT1",
+                "lpt9",
+                "AUX.tar.gz",
+                "CONIN$",
+            ],
+        ),
+        (
+            "alternate data streams",
+            &["a.txt:hidden", "a.txt::$DATA", "::$INDEX_ALLOCATION"],
+        ),
+        ("trailing dots and spaces", &["a.", "a ", "a. .", "..."]),
+        (
+            "8.3 short names",
+            &["PROGRA~1", "BACA_S~1.TXT", "A~12.TX", "LOCALF~1"],
+        ),
+        (
+            "characters Windows forbids",
+            &["a<b", "a>b", "a|b", "a?b", "a*b", "a\"b", "a\u{1}b"],
+        ),
+    ];
+    for (class, names) in classes {
+        for name in *names {
+            assert!(
+                windows_name_problem(name).is_some(),
+                "{class}: {name:?} is not recognised"
+            );
+        }
+    }
+    for plain in [
+        "baca_saya.txt",
+        "Folder_Tes",
+        "a.b.c",
+        "CONTACT",
+        "console.log",
+        "COM0",
+        "COM10",
+        "LPT",
+        "my~file.txt",
+        "~1",
+        "~",
+        "tugas 1.txt",
+        "naïve.txt",
+        ".hidden",
+        "a..b",
+    ] {
+        assert_eq!(windows_name_problem(plain), None, "{plain:?}");
+    }
+}
+
+/// The operations themselves refuse a segment that is not one plain name on this platform,
+/// rather than dropping it (on Windows `C:` or `a\b` would otherwise vanish from the path, and
+/// `RMD C:\x` would remove the folder it stands in).
+#[test]
+fn a_segment_that_is_not_one_name_is_refused_not_dropped() {
+    let (_scratch, jail) = setup();
+    for name in ["/sub/.", "/sub/.."] {
+        assert!(
+            matches!(jail.remove_dir(name), Err(JailError::Outside)),
+            "{name}"
+        );
+    }
+    assert!(jail.home().join("sub").is_dir());
+    #[cfg(windows)]
+    for name in ["/sub/C:", "/sub/C:\\x", "/sub/a\\..\\.."] {
+        assert!(
+            matches!(jail.remove_dir(name), Err(JailError::Outside)),
+            "{name}"
+        );
+        assert!(jail.home().join("sub").is_dir(), "{name}");
+    }
+}

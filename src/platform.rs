@@ -1,0 +1,161 @@
+//! Where Linux, macOS and Windows differ: the one module with `cfg` in it.
+//!
+//! Everything else in the crate is written once, for every platform. What differs, and what
+//! each platform does about it:
+//!
+//! | need | Linux | macOS, other Unix | Windows |
+//! |------|-------|-------------------|---------|
+//! | send a file ([`FileSender`]) | `sendfile(2)`: page cache → socket, no copy | read + write through a 256 KiB buffer | the same |
+//! | has the peer hung up? ([`peer_has_hung_up`]) | `recv(MSG_PEEK \| MSG_DONTWAIT)` | the same | unknown: always "no" (see below) |
+//! | file facts for LIST/MLSD ([`FileFacts`]) | mode bits, links, device + inode | the same | read-only → no `w`; 1 link; no `unique` |
+//! | SITE CHMOD ([`permissions_from_mode`]) | mode bits | the same | refused (502): no Unix modes |
+//! | names ([`WINDOWS_NAMES`]) | any name without `/` | the same | drives, `\`, devices, streams, trailing dots, 8.3 names refused (553) |
+//!
+//! Disk full and quota errors need nothing here: `io::ErrorKind::StorageFull` and
+//! `QuotaExceeded` name them on every platform.
+//!
+//! *The hang-up check on Windows.* A STOR that replaces a file waits a moment to see whether
+//! the client's control connection closed too (a killed client looks like one that finished;
+//! see `server::copy`). Looking without waiting needs a non-blocking peek, and the session's
+//! own thread is blocked reading that same socket: Unix has a per-call flag for it
+//! (`MSG_DONTWAIT`), Windows only a per-socket mode that would disturb that thread. So on
+//! Windows the check says "still there", and a client killed in the last instant of an upload
+//! that replaces a file may leave the new (complete-looking) file in place. A production
+//! server there would use overlapped I/O; this one keeps the lesson on one thread per session.
+
+/// Whether file names follow Windows' rules, where `C:`, `a\b`, `NUL` or `name:stream` mean
+/// more than a name; the jail then refuses them (`server::jail::windows_name_problem`).
+pub const WINDOWS_NAMES: bool = cfg!(windows);
+
+use std::fs::File;
+use std::io;
+use std::net::TcpStream;
+
+use cap_std::fs::Metadata;
+
+/// Sends a file's bytes to a socket, the fastest way the platform has.
+pub struct FileSender {
+    /// The buffer for the portable read + write copy (empty on Linux, where none is needed).
+    #[cfg(not(target_os = "linux"))]
+    buffer: Vec<u8>,
+}
+
+impl Default for FileSender {
+    fn default() -> Self {
+        FileSender::new()
+    }
+}
+
+impl FileSender {
+    /// A sender; the portable copy's buffer is allocated here, once per transfer.
+    pub fn new() -> FileSender {
+        FileSender {
+            #[cfg(not(target_os = "linux"))]
+            buffer: vec![0; 256 * 1024],
+        }
+    }
+
+    /// Send up to `max` bytes of `file`, from its current position, to `socket`; the number
+    /// sent, 0 at the end of the file. `ErrorKind::Interrupted` means: call again.
+    #[cfg(target_os = "linux")]
+    pub fn send(&mut self, file: &File, socket: &TcpStream, max: usize) -> io::Result<usize> {
+        // sendfile(2): the kernel moves the bytes from the page cache to the socket without
+        // copying them into this process. (std's io::copy does not do it for sockets.)
+        rustix::fs::sendfile(socket, file, None, max).map_err(io::Error::from)
+    }
+
+    /// Send up to `max` bytes of `file`, from its current position, to `socket`; the number
+    /// sent, 0 at the end of the file. `ErrorKind::Interrupted` means: call again.
+    #[cfg(not(target_os = "linux"))]
+    pub fn send(
+        &mut self,
+        mut file: &File,
+        mut socket: &TcpStream,
+        max: usize,
+    ) -> io::Result<usize> {
+        use std::io::{Read, Write};
+        let want = max.min(self.buffer.len());
+        let n = file.read(&mut self.buffer[..want])?;
+        socket.write_all(&self.buffer[..n])?;
+        Ok(n)
+    }
+}
+
+/// Whether the peer has closed `socket` (a FIN is waiting), looking without blocking and
+/// without taking anything from it. Another thread may be reading the same socket.
+#[cfg(unix)]
+pub fn peer_has_hung_up(socket: &TcpStream) -> bool {
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+    let peeked = socket2::SockRef::from(socket)
+        .recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT);
+    match peeked {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        ),
+    }
+}
+
+/// Whether the peer has closed `socket`. Windows cannot look without disturbing another
+/// thread's blocking read (see the module's doc), so this says "no".
+#[cfg(not(unix))]
+pub fn peer_has_hung_up(_socket: &TcpStream) -> bool {
+    false
+}
+
+/// What a listing says about a file beyond its type, size and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileFacts {
+    /// Permission bits as `ls -l` shows them (`0o644`, …).
+    pub mode: u32,
+    /// How many names the file has (hard links).
+    pub links: u64,
+    /// Device and inode: the same file under two names has the same (RFC 3659 `unique`).
+    pub unique: Option<(u64, u64)>,
+}
+
+impl FileFacts {
+    /// The facts of `meta`.
+    #[cfg(unix)]
+    pub fn of(meta: &Metadata) -> FileFacts {
+        use cap_std::fs::MetadataExt;
+        FileFacts {
+            mode: meta.mode() & 0o7777,
+            links: meta.nlink(),
+            unique: Some((meta.dev(), meta.ino())),
+        }
+    }
+
+    /// The facts of `meta`. Windows has a read-only attribute, not mode bits: what it
+    /// honestly gives is `r` for everyone, `w` for the owner unless read-only, and `x` on
+    /// folders (to enter them).
+    #[cfg(not(unix))]
+    pub fn of(meta: &Metadata) -> FileFacts {
+        let write = if meta.permissions().readonly() {
+            0
+        } else {
+            0o200
+        };
+        let enter = if meta.is_dir() { 0o111 } else { 0 };
+        FileFacts {
+            mode: 0o444 | write | enter,
+            links: 1,
+            unique: None,
+        }
+    }
+}
+
+/// The permissions for `SITE CHMOD mode`, where files have Unix mode bits.
+#[cfg(unix)]
+pub fn permissions_from_mode(mode: u32) -> Option<cap_std::fs::Permissions> {
+    use cap_std::fs::PermissionsExt;
+    Some(cap_std::fs::Permissions::from_mode(mode))
+}
+
+/// The permissions for `SITE CHMOD mode`: none on Windows, whose files have no mode bits.
+#[cfg(not(unix))]
+pub fn permissions_from_mode(_mode: u32) -> Option<cap_std::fs::Permissions> {
+    None
+}
