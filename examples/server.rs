@@ -77,6 +77,8 @@ struct Flags {
     hash_password: bool,
 
     /// Enable anonymous login (user "anonymous" or "ftp", any password) with this home folder.
+    /// An account named "anonymous" or "ftp" (--user, --users) could then never log in, so the
+    /// server refuses to start with both.
     #[arg(long, value_name = "DIR")]
     anonymous: Option<PathBuf>,
 

@@ -196,6 +196,9 @@ pub enum StartError {
     Root(PathBuf, io::Error),
     /// The listening socket could not be opened (port in use, address not local, …).
     Bind(SocketAddr, io::Error),
+    /// Two accounts claim one name: an account named `ftp` or `anonymous` beside the
+    /// anonymous account (see [`users::check_names`]).
+    Accounts(String),
 }
 
 impl fmt::Display for StartError {
@@ -209,6 +212,7 @@ impl fmt::Display for StartError {
                 "cannot listen on {address}: the port is in use (is another server running? try --port)"
             ),
             StartError::Bind(address, e) => write!(f, "cannot listen on {address}: {e}"),
+            StartError::Accounts(why) => f.write_str(why),
         }
     }
 }
@@ -239,6 +243,9 @@ pub struct Server {
 impl Server {
     /// Prepare the root (and its sample content), then open the listening socket.
     pub fn bind(mut config: Config) -> Result<Server, StartError> {
+        // Checked first, so a refused start leaves nothing behind (no root created).
+        users::check_names(&config.users, config.anonymous.as_ref())
+            .map_err(StartError::Accounts)?;
         prepare_root(&config.root, config.sample_content)
             .map_err(|e| StartError::Root(config.root.clone(), e))?;
         if config.users.is_empty() {

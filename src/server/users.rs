@@ -7,7 +7,9 @@
 //! server never stores the password itself, and it never shows in a process list.
 //!
 //! The anonymous account (`--anonymous DIR`) takes the names `anonymous` and `ftp` with any
-//! password, as RFC 1635 describes; its letters default to `elr`, read only.
+//! password, as RFC 1635 describes; its letters default to `elr`, read only. An account of
+//! either name could then never log in with its own password, so [`check_names`] refuses that
+//! combination at start (pyftpdlib refuses a second `anonymous` the same way).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -189,6 +191,41 @@ pub fn parse_users_file(text: &str, root: &Path) -> Result<Vec<User>, String> {
     Ok(users)
 }
 
+/// The names the anonymous account answers to, in any case (RFC 1635 §2).
+pub const ANONYMOUS_NAMES: [&str; 2] = ["anonymous", "ftp"];
+
+/// Whether `name` is one of [`ANONYMOUS_NAMES`], in any case.
+fn is_anonymous_name(name: &str) -> bool {
+    ANONYMOUS_NAMES
+        .iter()
+        .any(|anonymous| name.eq_ignore_ascii_case(anonymous))
+}
+
+/// Refuse accounts that the anonymous account would hide. With anonymous login on, `USER ftp`
+/// is anonymous whatever password follows, so an account named `ftp` (or `anonymous`) could
+/// never log in, and whoever typed its name would get the anonymous folder instead. Neither
+/// quiet outcome is what the person who wrote both flags meant, so the server does not start.
+///
+/// ```
+/// use localftp::server::users::{User, check_names};
+/// let anonymous = User::anonymous("elr".parse().unwrap(), "pub");
+/// let ftp = User::new("ftp", "secret", "elr".parse().unwrap(), "data");
+/// assert!(check_names(&[ftp.clone()], Some(&anonymous)).is_err());
+/// assert!(check_names(&[ftp], None).is_ok());
+/// ```
+pub fn check_names(users: &[User], anonymous: Option<&User>) -> Result<(), String> {
+    if anonymous.is_none() {
+        return Ok(());
+    }
+    match users.iter().find(|user| is_anonymous_name(&user.name)) {
+        Some(user) => Err(format!(
+            "the account {:?} cannot log in while --anonymous is on, which takes the names              \"anonymous\" and \"ftp\" with any password: rename the account or drop --anonymous",
+            user.name
+        )),
+        None => Ok(()),
+    }
+}
+
 /// All accounts of a server.
 #[derive(Debug, Clone, Default)]
 pub struct Users {
@@ -208,9 +245,7 @@ impl Users {
     /// The user with this name and password, if there is one. The names `anonymous` and
     /// `ftp` (any case) are the anonymous account, when it is enabled.
     pub fn authenticate(&self, name: &str, password: &str) -> Option<Arc<User>> {
-        let anonymous_name =
-            name.eq_ignore_ascii_case("anonymous") || name.eq_ignore_ascii_case("ftp");
-        if let (true, Some(anonymous)) = (anonymous_name, &self.anonymous) {
+        if let (true, Some(anonymous)) = (is_anonymous_name(name), &self.anonymous) {
             return Some(Arc::clone(anonymous));
         }
         self.users
