@@ -155,7 +155,8 @@ struct Flags {
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<Fault>,
 
-    /// Seconds a control connection may stay idle before it is closed with 421.
+    /// Seconds a control connection may stay idle before it is closed with 421; also how long
+    /// a reply may wait to be written (a client that never reads) before the session ends.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     idle_timeout: u64,
 

@@ -74,6 +74,8 @@ const SESSION_STACK: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct Timeouts {
     /// A logged-in or not, idle control connection (no command) is closed with 421 after this.
+    /// It is also the write timeout of the control connection: a reply that cannot be written
+    /// for this long (the client sends but never reads) ends the session.
     pub idle: Duration,
     /// Waiting for the client to connect to a passive port, or for an active connect.
     pub data_connect: Duration,
