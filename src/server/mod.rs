@@ -26,6 +26,7 @@ pub mod data;
 pub mod faults;
 pub mod jail;
 pub mod listing;
+pub mod passwords;
 pub mod permissions;
 pub mod registry;
 pub mod session;

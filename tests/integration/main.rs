@@ -54,5 +54,8 @@ mod client_tls;
 /// Issue 10: --explain, --transcript, --lab, --fault and SITE WHO.
 mod instruments;
 
+/// Issue 1 (hardening), item 5: PASS costs the same for known and unknown names; Argon2's memory is bounded.
+mod passwords;
+
 /// Issue 11: the client as a tutor: --quiz, a protocol note per server fault, --walkthrough, compare, and pyftpdlib.
 mod client_tutor;
