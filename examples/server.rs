@@ -129,6 +129,14 @@ struct Flags {
     #[arg(long)]
     require_tls: bool,
 
+    /// Under PROT P, accept TLS data connections that do not resume the control connection's
+    /// TLS session. By default they are refused (522), as vsftpd's require_ssl_reuse does, so
+    /// that another program on the client's address cannot take a file by connecting to the
+    /// passive port first. curl, lftp and FileZilla resume; Python's ftplib needs a subclass
+    /// (LESSONS.md, Lesson 20).
+    #[arg(long)]
+    no_require_tls_reuse: bool,
+
     /// Do not fsync uploads before they replace their target: faster, but a power cut right
     /// after an upload may leave an empty or partial file under its name.
     #[arg(long)]
@@ -299,6 +307,7 @@ fn configure(flags: Flags) -> Result<Config, String> {
         anonymous,
         tls,
         require_tls: flags.require_tls,
+        require_tls_reuse: !flags.no_require_tls_reuse,
         fsync: !flags.no_fsync,
         explain: flags.explain,
         transcript_dir: flags.transcript,

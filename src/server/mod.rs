@@ -140,6 +140,11 @@ pub struct Config {
     pub tls: Option<tls::TlsConfig>,
     /// Refuse USER before `AUTH TLS`, and transfers without `PROT P`.
     pub require_tls: bool,
+    /// Under `PROT P`, refuse a data connection whose TLS session does not resume the control
+    /// connection's (`522`), as vsftpd's `require_ssl_reuse`: otherwise another program on the
+    /// client's address could connect to the passive port first and take the file. On by
+    /// default; `--no-require-tls-reuse` turns it off for clients that cannot resume.
+    pub require_tls_reuse: bool,
     /// `fsync` an upload before it replaces its target (on by default): the upload is on the
     /// disk, not only in the page cache, before the old file goes. Off trades that for speed.
     pub fsync: bool,
@@ -177,6 +182,7 @@ impl Default for Config {
             anonymous: None,
             tls: None,
             require_tls: false,
+            require_tls_reuse: true,
             fsync: true,
             explain: false,
             transcript_dir: None,

@@ -107,6 +107,9 @@ pub struct Session {
     pub failed_logins: u32,
     /// TLS on the control connection, PBSZ and PROT (RFC 4217).
     pub security: Security,
+    /// This session's own TLS setup, made at AUTH TLS (`TlsConfig::for_session`): its data
+    /// connections must resume the control connection's TLS session.
+    pub session_tls: Option<super::tls::TlsConfig>,
     /// `--explain` and `--transcript`, when on (see `trace.rs`).
     pub trace: Option<Arc<Trace>>,
     /// For `--explain`: what the jail decided about the last path, to be said with the reply.
@@ -204,6 +207,7 @@ impl Session {
             mlst_facts: Facts::ALL,
             failed_logins: 0,
             security: Security::default(),
+            session_tls: None,
             trace,
             jail_note: Default::default(),
             commands_since_login: 0,
@@ -417,8 +421,12 @@ impl Session {
             .replier
             .socket()
             .ok_or_else(|| std::io::Error::other("cannot reach the control socket"))?;
+        let tls = tls
+            .for_session(self.shared.config.require_tls_reuse)
+            .map_err(std::io::Error::other)?;
         let timeout = self.shared.config.timeouts.data_connect;
         let stream = Arc::new(tls.accept_control(socket, self.reader.unread(), timeout)?);
+        self.session_tls = Some(tls);
         self.reader.upgrade(Arc::clone(&stream));
         self.replier.upgrade(stream);
         self.security.control_tls = true;

@@ -293,7 +293,11 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
     // only; the session goes on.
     let stream = match &settings.tls {
         None => Stream::Plain(Arc::new(stream)),
-        Some(tls) => match tls.accept_data(stream, settings.connect_timeout) {
+        Some(tls) => match tls.accept_data(
+            stream,
+            settings.connect_timeout,
+            matches!(job.direction, Direction::Send(_)),
+        ) {
             Ok(tls) => Stream::Tls(Arc::new(tls)),
             Err(error) => {
                 log::warn!(
@@ -301,11 +305,7 @@ fn run(job: Job, plan: DataPlan, settings: Settings, replier: &Replier, control:
                     job.verb
                 );
                 discard(job.direction);
-                let reply = Reply::new(
-                    ReplyCode::CantOpenDataConnection,
-                    format!("TLS handshake on the data connection failed: {error}."),
-                );
-                let _ = replier.send(&reply);
+                let _ = replier.send(&super::tls::data_refusal(&error));
                 return;
             }
         },
