@@ -77,6 +77,8 @@ struct Flags {
     hash_password: bool,
 
     /// Enable anonymous login (user "anonymous" or "ftp", any password) with this home folder.
+    /// An account named "anonymous" or "ftp" (--user, --users) could then never log in, so the
+    /// server refuses to start with both.
     #[arg(long, value_name = "DIR")]
     anonymous: Option<PathBuf>,
 
@@ -127,6 +129,14 @@ struct Flags {
     #[arg(long)]
     require_tls: bool,
 
+    /// Under PROT P, accept TLS data connections that do not resume the control connection's
+    /// TLS session. By default they are refused (522), as vsftpd's require_ssl_reuse does, so
+    /// that another program on the client's address cannot take a file by connecting to the
+    /// passive port first. curl, lftp and FileZilla resume; Python's ftplib needs a subclass
+    /// (LESSONS.md, Lesson 20).
+    #[arg(long)]
+    no_require_tls_reuse: bool,
+
     /// Do not fsync uploads before they replace their target: faster, but a power cut right
     /// after an upload may leave an empty or partial file under its name.
     #[arg(long)]
@@ -153,7 +163,8 @@ struct Flags {
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<Fault>,
 
-    /// Seconds a control connection may stay idle before it is closed with 421.
+    /// Seconds a control connection may stay idle before it is closed with 421; also how long
+    /// a reply may wait to be written (a client that never reads) before the session ends.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     idle_timeout: u64,
 
@@ -296,6 +307,7 @@ fn configure(flags: Flags) -> Result<Config, String> {
         anonymous,
         tls,
         require_tls: flags.require_tls,
+        require_tls_reuse: !flags.no_require_tls_reuse,
         fsync: !flags.no_fsync,
         explain: flags.explain,
         transcript_dir: flags.transcript,

@@ -16,6 +16,7 @@
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
 //! | `server::permissions` | pyftpdlib's permission letters (`elradfmwMT`) as an exhaustive `match` |
 //! | `server::users` | who may log in, with which password, letters and home folder |
+//! | `server::passwords` | a password check costs the same for every name, and a semaphore bounds Argon2's memory |
 //! | `server::jail` | virtual path ↔ the home: every file operation beneath an open handle on it, so the OS refuses escapes |
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
 //! | `server::stream` | one connection type, plain or TLS, for control and data alike |

@@ -104,7 +104,9 @@ pub enum ReplyCode {
     NotImplementedForParameter = 504,
     /// 521 Data connection cannot be opened with this PROT setting (RFC 4217 §9).
     ProtectionLevelRefused = 521,
-    /// 522 Network protocol not supported, use (1,2) (RFC 2428 §2).
+    /// 522 Network protocol not supported, use (1,2) (RFC 2428 §2). FTPS servers (vsftpd, and
+    /// this one) also send it when a TLS data connection does not resume the control
+    /// connection's TLS session: "522 SSL connection failed: session reuse required".
     NetworkProtocolNotSupported = 522,
     /// 530 Not logged in.
     NotLoggedIn = 530,
@@ -252,7 +254,9 @@ impl ReplyCode {
             NotImplementedForParameter => "the command is supported, but not with that parameter",
             ProtectionLevelRefused => "the data connection needs a different protection (PROT)",
             NetworkProtocolNotSupported => {
-                "that network protocol is not supported; the reply lists the ones that are"
+                "that network protocol is not supported; the reply lists the ones that are (after \
+                 a transfer command on FTPS: the data connection's TLS session must resume the \
+                 control connection's)"
             }
             NotLoggedIn => "not logged in: the login failed or has not happened yet",
             NeedAccountForStoring => "an account is needed to store files",

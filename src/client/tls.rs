@@ -30,8 +30,9 @@
 //!
 //! **The data connections.** Under `PROT P` the server is the TLS server on data connections
 //! too, whichever side connected (RFC 4217 §9), so after each connect (or accept) the client
-//! runs a new handshake with the same settings. The server may let it resume the control
-//! connection's TLS session, which proves the data connection comes from the same client.
+//! runs a new handshake with the same settings, resuming the control connection's TLS session
+//! (the shared `ClientConfig` remembers it). That proves the data connection comes from the same
+//! client, and servers that require it (localftp and vsftpd by default) refuse others with 522.
 
 use std::io;
 use std::net::TcpStream;

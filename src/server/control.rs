@@ -292,6 +292,14 @@ impl Replier {
 
     /// Send one reply, whole, and log it at debug level.
     pub fn send(&self, reply: &Reply) -> io::Result<()> {
+        self.send_explained(reply, None)
+    }
+
+    /// Send a reply with its `--explain` line (`why`), both written to the transcript *before*
+    /// the reply goes on the wire: a transfer thread's reply may otherwise be answered by the
+    /// client's next command before its explanation is written, and the transcript would show
+    /// them out of order.
+    pub fn send_explained(&self, reply: &Reply, why: Option<&str>) -> io::Result<()> {
         let About { tag, faults, trace } = &*self.about;
         let stretched;
         let reply = if faults.has(Fault::Multiline) && reply.lines.len() == 1 {
@@ -310,6 +318,9 @@ impl Replier {
         log::debug!("{tag} -> {reply}");
         if let Some(trace) = trace {
             trace.reply(reply);
+            if let Some(why) = why {
+                trace.why(why);
+            }
         }
         let mut wire = reply.to_wire();
         if faults.has(Fault::BareLf) {

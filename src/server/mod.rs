@@ -26,6 +26,7 @@ pub mod data;
 pub mod faults;
 pub mod jail;
 pub mod listing;
+pub mod passwords;
 pub mod permissions;
 pub mod registry;
 pub mod session;
@@ -74,6 +75,8 @@ const SESSION_STACK: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct Timeouts {
     /// A logged-in or not, idle control connection (no command) is closed with 421 after this.
+    /// It is also the write timeout of the control connection: a reply that cannot be written
+    /// for this long (the client sends but never reads) ends the session.
     pub idle: Duration,
     /// Waiting for the client to connect to a passive port, or for an active connect.
     pub data_connect: Duration,
@@ -137,6 +140,11 @@ pub struct Config {
     pub tls: Option<tls::TlsConfig>,
     /// Refuse USER before `AUTH TLS`, and transfers without `PROT P`.
     pub require_tls: bool,
+    /// Under `PROT P`, refuse a data connection whose TLS session does not resume the control
+    /// connection's (`522`), as vsftpd's `require_ssl_reuse`: otherwise another program on the
+    /// client's address could connect to the passive port first and take the file. On by
+    /// default; `--no-require-tls-reuse` turns it off for clients that cannot resume.
+    pub require_tls_reuse: bool,
     /// `fsync` an upload before it replaces its target (on by default): the upload is on the
     /// disk, not only in the page cache, before the old file goes. Off trades that for speed.
     pub fsync: bool,
@@ -174,6 +182,7 @@ impl Default for Config {
             anonymous: None,
             tls: None,
             require_tls: false,
+            require_tls_reuse: true,
             fsync: true,
             explain: false,
             transcript_dir: None,
@@ -196,6 +205,9 @@ pub enum StartError {
     Root(PathBuf, io::Error),
     /// The listening socket could not be opened (port in use, address not local, …).
     Bind(SocketAddr, io::Error),
+    /// Two accounts claim one name: an account named `ftp` or `anonymous` beside the
+    /// anonymous account (see [`users::check_names`]).
+    Accounts(String),
 }
 
 impl fmt::Display for StartError {
@@ -209,6 +221,7 @@ impl fmt::Display for StartError {
                 "cannot listen on {address}: the port is in use (is another server running? try --port)"
             ),
             StartError::Bind(address, e) => write!(f, "cannot listen on {address}: {e}"),
+            StartError::Accounts(why) => f.write_str(why),
         }
     }
 }
@@ -239,6 +252,9 @@ pub struct Server {
 impl Server {
     /// Prepare the root (and its sample content), then open the listening socket.
     pub fn bind(mut config: Config) -> Result<Server, StartError> {
+        // Checked first, so a refused start leaves nothing behind (no root created).
+        users::check_names(&config.users, config.anonymous.as_ref())
+            .map_err(StartError::Accounts)?;
         prepare_root(&config.root, config.sample_content)
             .map_err(|e| StartError::Root(config.root.clone(), e))?;
         if config.users.is_empty() {

@@ -107,6 +107,9 @@ pub struct Session {
     pub failed_logins: u32,
     /// TLS on the control connection, PBSZ and PROT (RFC 4217).
     pub security: Security,
+    /// This session's own TLS setup, made at AUTH TLS (`TlsConfig::for_session`): its data
+    /// connections must resume the control connection's TLS session.
+    pub session_tls: Option<super::tls::TlsConfig>,
     /// `--explain` and `--transcript`, when on (see `trace.rs`).
     pub trace: Option<Arc<Trace>>,
     /// For `--explain`: what the jail decided about the last path, to be said with the reply.
@@ -158,6 +161,14 @@ impl Session {
         // takes the urgent byte out of the stream unless SO_OOBINLINE is set, and the line would
         // then never end. Inline, it arrives in order, and control.rs strips the Telnet bytes.
         socket2::SockRef::from(&stream).set_out_of_band_inline(true)?;
+        // A client that sends commands but never reads the replies fills the socket buffers,
+        // and then a reply's `write` waits for room that never comes: the read timeout (the
+        // idle timeout) cannot fire while the thread is stuck writing, so the session, and
+        // its place under --max-connections, would be held for as long as the client stays
+        // connected. A reply that cannot be written within the idle timeout ends the session.
+        // The option belongs to the socket, so it holds for every handle on it: the transfer
+        // thread's replies, and the TLS layer after AUTH TLS, which writes to the same socket.
+        stream.set_write_timeout(Some(shared.config.timeouts.idle))?;
         // One socket, shared: the reader, the reply writer (also used by the transfer thread)
         // and the registry (to wake this session for a shutdown) hold the same descriptor.
         let socket = Arc::new(stream);
@@ -196,6 +207,7 @@ impl Session {
             mlst_facts: Facts::ALL,
             failed_logins: 0,
             security: Security::default(),
+            session_tls: None,
             trace,
             jail_note: Default::default(),
             commands_since_login: 0,
@@ -210,7 +222,7 @@ impl Session {
     /// The command loop.
     fn run(mut self) {
         let banner = Reply::new(ReplyCode::ServiceReady, self.shared.config.banner.clone());
-        if self.replier.send(&banner).is_err() {
+        if !self.say(&banner) {
             return;
         }
         loop {
@@ -235,7 +247,7 @@ impl Session {
                             super::control::MAX_LINE
                         ),
                     );
-                    if self.replier.send(&reply).is_err() {
+                    if !self.say(&reply) {
                         break;
                     }
                     continue;
@@ -243,7 +255,7 @@ impl Session {
                 Ok(Incoming::Invalid(reason)) => {
                     log::warn!("{} sent a bad command line: {reason}", self.tag);
                     let reply = Reply::new(ReplyCode::SyntaxErrorInArguments, format!("{reason}."));
-                    if self.replier.send(&reply).is_err() {
+                    if !self.say(&reply) {
                         break;
                     }
                     continue;
@@ -289,7 +301,7 @@ impl Session {
                     continue;
                 }
                 Outcome::StartTls(reply) => {
-                    if self.replier.send(&reply).is_err() {
+                    if !self.say(&reply) {
                         break;
                     }
                     match self.start_tls() {
@@ -306,7 +318,7 @@ impl Session {
                     }
                 }
             };
-            if self.replier.send(&reply).is_err() {
+            if !self.say(&reply) {
                 break;
             }
             if let (Some(before), true) = (before, self.trace.is_some()) {
@@ -320,6 +332,26 @@ impl Session {
         // (it has its own timeouts), so its file is finished or cleaned up.
         if let Some(transfer) = self.transfer.take() {
             transfer.wait();
+        }
+    }
+
+    /// Send a reply from the session loop. `false` means the control connection is no good
+    /// any more; the reason is logged here, once, and the loop then ends the session.
+    fn say(&self, reply: &Reply) -> bool {
+        match self.replier.send(reply) {
+            Ok(()) => true,
+            Err(e) if is_timeout(&e) => {
+                log::warn!(
+                    "{} stopped reading replies: none could be written for {} s; closing",
+                    self.tag,
+                    self.shared.config.timeouts.idle.as_secs()
+                );
+                false
+            }
+            Err(e) => {
+                log::info!("{} control connection lost while replying: {e}", self.tag);
+                false
+            }
         }
     }
 
@@ -392,8 +424,12 @@ impl Session {
             .replier
             .socket()
             .ok_or_else(|| std::io::Error::other("cannot reach the control socket"))?;
+        let tls = tls
+            .for_session(self.shared.config.require_tls_reuse)
+            .map_err(std::io::Error::other)?;
         let timeout = self.shared.config.timeouts.data_connect;
         let stream = Arc::new(tls.accept_control(socket, self.reader.unread(), timeout)?);
+        self.session_tls = Some(tls);
         self.reader.upgrade(Arc::clone(&stream));
         self.replier.upgrade(stream);
         self.security.control_tls = true;

@@ -25,15 +25,51 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 
+use crate::reply::{Reply, ReplyCode};
+
 /// The server's TLS identity: certificate chain and key, ready to start connections.
+///
+/// The one made at start is shared by every session. At `AUTH TLS` each session takes its own
+/// copy ([`TlsConfig::for_session`]) with its own memory of TLS sessions, which its data
+/// connections must resume (see [`TlsConfig::accept_data`]).
 #[derive(Clone)]
 pub struct TlsConfig {
     /// For the control connection.
     control: Arc<rustls::ServerConfig>,
     /// For data connections: the same, but sending no TLS 1.3 session tickets (see `new`).
     data: Arc<rustls::ServerConfig>,
+    /// For data connections that only the server writes to (downloads, listings): one fresh
+    /// ticket, which the client reads with the data (see `for_session`).
+    data_with_ticket: Arc<rustls::ServerConfig>,
+    /// Refuse a data connection whose TLS session is not a resumption (`--no-require-tls-reuse`
+    /// turns it off).
+    require_reuse: bool,
     fingerprint: String,
 }
+
+/// TLS 1.3 session tickets the control connection sends after its handshake. An OpenSSL or
+/// GnuTLS client (curl, lftp, Python) resumes with one ticket again and again; a rustls client
+/// (the guided client, suppaftp) spends one per data connection, and keeps at most 8.
+const CONTROL_TICKETS: usize = 8;
+
+/// TLS sessions a session's cache remembers (TLS 1.2 session IDs): the control connection's,
+/// and a few data connections'.
+const SESSIONS_REMEMBERED: usize = 16;
+
+/// Why a data connection was refused under `--require-tls-reuse` (the default): its TLS
+/// handshake was a new one, not a resumption of the control connection's session.
+#[derive(Debug)]
+pub struct NotResumed;
+
+impl std::fmt::Display for NotResumed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "its TLS session is new, not the control connection's resumed (session reuse required)",
+        )
+    }
+}
+
+impl std::error::Error for NotResumed {}
 
 impl std::fmt::Debug for TlsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,10 +123,42 @@ impl TlsConfig {
         // exactly this). Data connections therefore send none.
         let mut data = control.clone();
         data.send_tls13_tickets = 0;
+        let control = Arc::new(control);
         Ok(TlsConfig {
-            control: Arc::new(control),
+            data_with_ticket: Arc::clone(&control),
+            control,
             data: Arc::new(data),
+            require_reuse: true,
             fingerprint,
+        })
+    }
+
+    /// This setup for one FTP session: its control connection and its data connections share
+    /// a TLS session cache and a ticket key that no other session has. A data connection whose
+    /// handshake *resumes* a session from that cache proves that its client knew the secrets of
+    /// this session's control connection: it is the logged-in client, not another program on
+    /// the same machine (or behind the same NAT) that raced it to the passive port.
+    /// `require_reuse` refuses data connections that do not resume (vsftpd's
+    /// `require_ssl_reuse`).
+    pub fn for_session(&self, require_reuse: bool) -> Result<TlsConfig, String> {
+        let ticketer = rustls::crypto::ring::Ticketer::new()
+            .map_err(|e| format!("cannot make a session ticket key: {e}"))?;
+        let storage = rustls::server::ServerSessionMemoryCache::new(SESSIONS_REMEMBERED);
+        let own = |base: &rustls::ServerConfig, tickets: usize| {
+            let mut config = base.clone();
+            config.session_storage = Arc::clone(&storage) as _;
+            config.ticketer = Arc::clone(&ticketer);
+            config.send_tls13_tickets = tickets;
+            Arc::new(config)
+        };
+        Ok(TlsConfig {
+            control: own(&self.control, CONTROL_TICKETS),
+            data: own(&self.data, 0),
+            // A rustls client spends a ticket on each data connection; a download gives it a
+            // new one to read along with the file. (An upload must not: see `new`.)
+            data_with_ticket: own(&self.data, 1),
+            require_reuse,
+            fingerprint: self.fingerprint.clone(),
         })
     }
 
@@ -111,9 +179,51 @@ impl TlsConfig {
         TlsStream::accept(&self.control, socket, early, timeout)
     }
 
-    /// Start TLS on a data connection (under `PROT P`) and run the handshake.
-    pub fn accept_data(&self, socket: TcpStream, timeout: Duration) -> io::Result<TlsStream> {
-        TlsStream::accept(&self.data, socket, &[], timeout)
+    /// Start TLS on a data connection (under `PROT P`) and run the handshake. `download`: the
+    /// client reads this connection to its end (RETR, LIST, …), so a session ticket may be sent.
+    ///
+    /// With reuse required, a handshake that did not resume this session's TLS session fails
+    /// with a [`NotResumed`] error (see [`data_refusal`]): the connection is dropped before a
+    /// byte of the file is sent or taken.
+    pub fn accept_data(
+        &self,
+        socket: TcpStream,
+        timeout: Duration,
+        download: bool,
+    ) -> io::Result<TlsStream> {
+        let config = if download {
+            &self.data_with_ticket
+        } else {
+            &self.data
+        };
+        let stream = TlsStream::accept(config, socket, &[], timeout)?;
+        let resumed = stream.lock().handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+        if self.require_reuse && !resumed {
+            // A clean close (close_notify, then FIN) rather than a reset: the client sees the
+            // end of the data, not an error, and goes on to read the 522 that explains it.
+            let _ = stream.close();
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, NotResumed));
+        }
+        Ok(stream)
+    }
+}
+
+/// The reply for a data connection whose TLS handshake failed: `522` when it was refused for
+/// not resuming the control connection's session (the code and words vsftpd uses, so clients
+/// recognise it), `425` for any other failure.
+pub fn data_refusal(error: &io::Error) -> Reply {
+    if error.get_ref().is_some_and(|e| e.is::<NotResumed>()) {
+        Reply::new(
+            ReplyCode::NetworkProtocolNotSupported,
+            "SSL connection failed: session reuse required. The data connection's TLS session \
+             must resume the control connection's (curl, lftp and FileZilla do; Python's \
+             ftplib needs session=self.sock.session, see Lesson 20).",
+        )
+    } else {
+        Reply::new(
+            ReplyCode::CantOpenDataConnection,
+            format!("TLS handshake on the data connection failed: {error}."),
+        )
     }
 }
 

@@ -289,10 +289,7 @@ fn run(
             Fault::Slow.fired(&tag, &format!("a pause before {}", code.number()));
             std::thread::sleep(SLOW_PAUSE);
         }
-        if replier.send(&Reply::new(code, text)).is_err() {
-            return;
-        }
-        if let Some(trace) = trace {
+        let why = trace.map(|_| {
             let state = if already_open {
                 "the client connected before the command, so the data connection is already open"
             } else {
@@ -302,10 +299,13 @@ fn run(
                 Some(context) => context.clone(),
                 None => format!("for {} ({})", job.verb, job.path),
             };
-            trace.why(&format!(
-                "{} {context}: {state} (RFC 959 §5.4)",
-                code.number()
-            ));
+            format!("{} {context}: {state} (RFC 959 §5.4)", code.number())
+        });
+        if replier
+            .send_explained(&Reply::new(code, text), why.as_deref())
+            .is_err()
+        {
+            return;
         }
     }
     let opened = match early {
@@ -352,18 +352,18 @@ fn run(
     // only; the session goes on.
     let stream = match &settings.tls {
         None => Stream::Plain(Arc::new(stream)),
-        Some(tls) => match tls.accept_data(stream, settings.connect_timeout) {
+        Some(tls) => match tls.accept_data(
+            stream,
+            settings.connect_timeout,
+            matches!(job.direction, Direction::Send(_)),
+        ) {
             Ok(tls) => Stream::Tls(Arc::new(tls)),
             Err(error) => {
                 log::warn!(
                     "{tag} {} TLS handshake on the data connection failed: {error}",
                     job.verb
                 );
-                let reply = Reply::new(
-                    ReplyCode::CantOpenDataConnection,
-                    format!("TLS handshake on the data connection failed: {error}."),
-                );
-                let _ = replier.send(&reply);
+                let _ = replier.send(&super::tls::data_refusal(&error));
                 return;
             }
         },
@@ -443,8 +443,7 @@ fn run(
             failure.reply(aborted)
         }
     };
-    let _ = replier.send(&reply);
-    if let Some(trace) = trace {
+    let why = trace.map(|_| {
         let why = match reply.code {
             ReplyCode::ClosingDataConnection => {
                 "all bytes moved and the data connection is closed (RFC 959 §4.2)"
@@ -454,11 +453,9 @@ fn run(
             }
             _ => "the server could not finish the transfer (RFC 959 §4.2)",
         };
-        trace.why(&format!(
-            "{} for {} ({}): {why}",
-            reply.code, job.verb, job.path
-        ));
-    }
+        format!("{} for {} ({}): {why}", reply.code, job.verb, job.path)
+    });
+    let _ = replier.send_explained(&reply, why.as_deref());
 }
 
 /// Whether the client closes its control connection within `grace`: a sign that a finished

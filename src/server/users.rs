@@ -7,12 +7,16 @@
 //! server never stores the password itself, and it never shows in a process list.
 //!
 //! The anonymous account (`--anonymous DIR`) takes the names `anonymous` and `ftp` with any
-//! password, as RFC 1635 describes; its letters default to `elr`, read only.
+//! password, as RFC 1635 describes; its letters default to `elr`, read only. An account of
+//! either name could then never log in with its own password, so [`check_names`] refuses that
+//! combination at start (pyftpdlib refuses a second `anonymous` the same way).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use super::passwords::{Busy, Checker};
 use super::permissions::Perms;
 
 /// How an account's password is kept.
@@ -112,7 +116,9 @@ impl User {
         Ok(User::new(name, password, perms, home))
     }
 
-    /// Whether `password` is this user's password.
+    /// Whether `password` is this user's password. A server checks through
+    /// [`Users::authenticate`] instead, which also bounds how many Argon2 checks run at once
+    /// and makes unknown names cost the same.
     pub fn password_matches(&self, password: &str) -> bool {
         match &self.password {
             Password::Plain(expected) => same_bytes(expected.as_bytes(), password.as_bytes()),
@@ -189,34 +195,106 @@ pub fn parse_users_file(text: &str, root: &Path) -> Result<Vec<User>, String> {
     Ok(users)
 }
 
+/// The names the anonymous account answers to, in any case (RFC 1635 §2).
+pub const ANONYMOUS_NAMES: [&str; 2] = ["anonymous", "ftp"];
+
+/// Whether `name` is one of [`ANONYMOUS_NAMES`], in any case.
+fn is_anonymous_name(name: &str) -> bool {
+    ANONYMOUS_NAMES
+        .iter()
+        .any(|anonymous| name.eq_ignore_ascii_case(anonymous))
+}
+
+/// Refuse accounts that the anonymous account would hide. With anonymous login on, `USER ftp`
+/// is anonymous whatever password follows, so an account named `ftp` (or `anonymous`) could
+/// never log in, and whoever typed its name would get the anonymous folder instead. Neither
+/// quiet outcome is what the person who wrote both flags meant, so the server does not start.
+///
+/// ```
+/// use localftp::server::users::{User, check_names};
+/// let anonymous = User::anonymous("elr".parse().unwrap(), "pub");
+/// let ftp = User::new("ftp", "secret", "elr".parse().unwrap(), "data");
+/// assert!(check_names(&[ftp.clone()], Some(&anonymous)).is_err());
+/// assert!(check_names(&[ftp], None).is_ok());
+/// ```
+pub fn check_names(users: &[User], anonymous: Option<&User>) -> Result<(), String> {
+    if anonymous.is_none() {
+        return Ok(());
+    }
+    match users.iter().find(|user| is_anonymous_name(&user.name)) {
+        Some(user) => Err(format!(
+            "the account {:?} cannot log in while --anonymous is on, which takes the names              \"anonymous\" and \"ftp\" with any password: rename the account or drop --anonymous",
+            user.name
+        )),
+        None => Ok(()),
+    }
+}
+
 /// All accounts of a server.
 #[derive(Debug, Clone, Default)]
 pub struct Users {
     users: Vec<Arc<User>>,
     anonymous: Option<Arc<User>>,
+    /// Checks hashed passwords: the same cost for every name, a bound on memory.
+    checker: Arc<Checker>,
 }
 
 impl Users {
     /// The accounts given, and the anonymous account if enabled.
     pub fn new(users: Vec<User>, anonymous: Option<User>) -> Users {
+        let first_hash = users.iter().find_map(|user| match &user.password {
+            Password::Hash(phc) => Some(phc.as_str()),
+            _ => None,
+        });
+        let checker = Arc::new(Checker::new(first_hash));
         Users {
             users: users.into_iter().map(Arc::new).collect(),
             anonymous: anonymous.map(Arc::new),
+            checker,
         }
     }
 
     /// The user with this name and password, if there is one. The names `anonymous` and
     /// `ftp` (any case) are the anonymous account, when it is enabled.
-    pub fn authenticate(&self, name: &str, password: &str) -> Option<Arc<User>> {
-        let anonymous_name =
-            name.eq_ignore_ascii_case("anonymous") || name.eq_ignore_ascii_case("ftp");
-        if let (true, Some(anonymous)) = (anonymous_name, &self.anonymous) {
-            return Some(Arc::clone(anonymous));
+    ///
+    /// When any account has an Argon2 hash, every call costs one Argon2 verification, whether
+    /// the name exists or not (see `passwords`), and waits at most `wait` for its turn among
+    /// the checks running at once: `Err(Busy)` if none came.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use std::time::Duration;
+    /// use localftp::server::users::{Users, hash_password, parse_users_file};
+    /// let line = format!("ann:{}:elr", hash_password("pw").unwrap());
+    /// let users = Users::new(parse_users_file(&line, Path::new("data")).unwrap(), None);
+    /// let wait = Duration::from_secs(10);
+    /// assert!(users.authenticate("ann", "pw", wait).unwrap().is_some());
+    /// assert!(users.authenticate("ann", "nope", wait).unwrap().is_none());
+    /// assert!(users.authenticate("bob", "pw", wait).unwrap().is_none()); // as slow as "ann"
+    /// ```
+    pub fn authenticate(
+        &self,
+        name: &str,
+        password: &str,
+        wait: Duration,
+    ) -> Result<Option<Arc<User>>, Busy> {
+        if let (true, Some(anonymous)) = (is_anonymous_name(name), &self.anonymous) {
+            return Ok(Some(Arc::clone(anonymous)));
         }
-        self.users
-            .iter()
-            .find(|user| user.name == name && user.password_matches(password))
-            .cloned()
+        let Some(user) = self.users.iter().find(|user| user.name == name) else {
+            self.checker.pretend(password, wait)?;
+            return Ok(None);
+        };
+        let matches = match &user.password {
+            Password::Hash(phc) => self.checker.verify(password, phc, wait)?,
+            // A plain password next to hashed accounts would otherwise answer fast and so
+            // stand out from both; it pays the same price.
+            Password::Plain(_) | Password::Any => {
+                self.checker.pretend(password, wait)?;
+                user.password_matches(password)
+            }
+        };
+        Ok(matches.then(|| Arc::clone(user)))
     }
 
     /// Every account.
@@ -228,6 +306,8 @@ impl Users {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const WAIT: Duration = Duration::from_secs(10);
 
     #[test]
     fn passwords_compare_exactly() {
@@ -244,9 +324,10 @@ mod tests {
         let anonymous = User::anonymous("elr".parse().unwrap(), "pub");
         assert!(!anonymous.can_write());
         let users = Users::new(Vec::new(), Some(anonymous));
-        assert!(users.authenticate("anonymous", "me@example.com").is_some());
-        assert!(users.authenticate("FTP", "").is_some());
-        assert!(users.authenticate("user", "12345").is_none());
+        let login = |name, password| users.authenticate(name, password, WAIT).unwrap();
+        assert!(login("anonymous", "me@example.com").is_some());
+        assert!(login("FTP", "").is_some());
+        assert!(login("user", "12345").is_none());
         assert!(User::anonymous("elrw".parse().unwrap(), "pub").can_write());
     }
 
@@ -291,9 +372,10 @@ mod tests {
             vec![User::new("user", "12345", Perms::default(), "data")],
             None,
         );
-        assert!(users.authenticate("user", "12345").is_some());
-        assert!(users.authenticate("anonymous", "x").is_none());
-        assert!(users.authenticate("user", "wrong").is_none());
-        assert!(users.authenticate("other", "12345").is_none());
+        let login = |name, password| users.authenticate(name, password, WAIT).unwrap();
+        assert!(login("user", "12345").is_some());
+        assert!(login("anonymous", "x").is_none());
+        assert!(login("user", "wrong").is_none());
+        assert!(login("other", "12345").is_none());
     }
 }

@@ -197,3 +197,175 @@ fn hostile_clients_leave_the_server_as_they_found_it() {
     // The server is still the same process: nothing above brought it down.
     assert!(Path::new(&format!("/proc/{pid}")).exists());
 }
+
+// --- Clients that send and never read --------------------------------------------------------
+
+/// Send `HELP` lines until the server stops taking them (a write of ours times out, or the
+/// server closes), never reading a reply: the server's replies fill the socket buffers and,
+/// without a write timeout, its session thread blocks in `write` for good. `write` sends bytes
+/// through whatever layer the connection uses (plain TCP or TLS).
+fn flood_help(mut write: impl FnMut(&[u8]) -> std::io::Result<()>) {
+    let lines = "HELP\r\n".repeat(200);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if write(lines.as_bytes()).is_err() {
+            return;
+        }
+    }
+    panic!("the server kept reading for 30 s: the flood never filled its buffers");
+}
+
+/// A plain control connection that floods HELP and then just stays connected, never reading.
+fn plain_flooder(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    flood_help(|bytes| stream.write_all(bytes));
+    stream
+}
+
+/// Log in and out again, retrying while the server answers 421 (no free slot), for at most
+/// `limit`. Panics if no slot frees up in that time.
+fn log_in_when_a_slot_frees(addr: SocketAddr, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let mut c = Control::connect(addr);
+        match c.try_read_reply() {
+            Some(reply) if reply.code == 220 => {
+                c.cmd("USER user", 331);
+                c.cmd("PASS 12345", 230);
+                c.cmd("QUIT", 221);
+                return;
+            }
+            Some(reply) if reply.code == 421 => {}
+            other => panic!("expected 220 or 421, got {other:?}"),
+        }
+        assert!(
+            started.elapsed() < limit,
+            "a normal client was still refused (421) after {limit:?}: the clients that never \
+             read their replies hold every slot"
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The session of the client at `client` ended, and its end is logged once, with the reason.
+fn assert_ended_once(server: &mut crate::support::Running, client: SocketAddr) {
+    let tag = format!(" {client}]");
+    let log = server.wait_for_log(&format!("{client}] disconnected after"));
+    let ends = log
+        .lines()
+        .filter(|line| line.contains(&tag) && line.contains("disconnected after"))
+        .count();
+    assert_eq!(
+        ends, 1,
+        "{client}'s session should end once; the log:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|line| line.contains(&tag) && line.contains("stopped reading")),
+        "{client}'s session end should say the client stopped reading; the log:\n{log}"
+    );
+}
+
+/// Issue 1, item 3: with `--max-connections 2`, two clients that send HELP after HELP and
+/// never read the replies used to hold both slots for as long as they stayed connected (the
+/// session threads blocked writing replies, where the idle timeout never looks). Now a reply
+/// that cannot be written within the idle timeout ends the session, and a normal client gets in.
+#[test]
+fn clients_that_never_read_their_replies_are_cut_off_and_free_their_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let mut server = run(
+        dir.path(),
+        &[
+            "--port",
+            "0",
+            "--root",
+            root.to_str().unwrap(),
+            "--max-connections",
+            "2",
+            "--idle-timeout",
+            "1",
+        ],
+    );
+    let addr = server.addr;
+    let flooders: Vec<TcpStream> = (0..2).map(|_| plain_flooder(addr)).collect();
+    log_in_when_a_slot_frees(addr, Duration::from_secs(20));
+    for flooder in &flooders {
+        assert_ended_once(&mut server, flooder.local_addr().unwrap());
+    }
+    drop(flooders);
+}
+
+/// The same over FTPS: after `AUTH TLS` the replies are TLS records written by rustls, and the
+/// write timeout must hold there too.
+#[test]
+fn a_tls_client_that_never_reads_its_replies_is_cut_off_too() {
+    use rustls::pki_types::ServerName;
+    use std::io::{BufRead, BufReader};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let mut server = run(
+        dir.path(),
+        &[
+            "--port",
+            "0",
+            "--root",
+            root.to_str().unwrap(),
+            "--max-connections",
+            "1",
+            "--idle-timeout",
+            "1",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let mut socket = TcpStream::connect(server.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    socket.write_all(b"AUTH TLS\r\n").unwrap();
+    let mut reader = BufReader::new(socket.try_clone().unwrap());
+    for expected in ["220", "234"] {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert!(line.starts_with(expected), "expected {expected}: {line:?}");
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    while tls.is_handshaking() {
+        tls.complete_io(&mut socket).expect("TLS handshake");
+    }
+    socket
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    flood_help(|bytes| {
+        tls.writer().write_all(bytes)?;
+        while tls.wants_write() {
+            tls.write_tls(&mut socket)?;
+        }
+        Ok(())
+    });
+    log_in_when_a_slot_frees(server.addr, Duration::from_secs(20));
+    assert_ended_once(&mut server, socket.local_addr().unwrap());
+    drop(socket);
+}

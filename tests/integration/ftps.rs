@@ -14,6 +14,7 @@ use suppaftp::types::FileType;
 use suppaftp::{RustlsConnector, RustlsFtpStream};
 
 use crate::support::{TestServer, have, tool};
+use crate::tls_reuse::REUSING_FTP_TLS;
 
 /// A certificate for localhost written as PEM files in the server's scratch folder, and the
 /// server using them (this also tests `--tls-cert` / `--tls-key` loading).
@@ -129,10 +130,11 @@ fn python_ftp_tls_with_prot_p() {
     let script = format!(
         r#"
 import ftplib, ssl, io, os
+{reusing}
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
-ftp = ftplib.FTP_TLS(context=ctx, timeout=10)
+ftp = ReusingFTP_TLS(context=ctx, timeout=10)
 ftp.connect("127.0.0.1", {port})
 ftp.login("user", "12345")
 ftp.prot_p()
@@ -146,7 +148,8 @@ ftp.storbinary("STOR py_up.bin", io.BytesIO(buf.getvalue()))
 print("ok", ftp.size("py_up.bin"))
 ftp.quit()
 "#,
-        port = t.server.addr.port()
+        port = t.server.addr.port(),
+        reusing = REUSING_FTP_TLS,
     );
     let out = run_ok("python3", &["-c", &script]);
     assert!(out.contains("ok 2000000"), "{out}");
@@ -217,10 +220,11 @@ fn require_tls_refuses_clear_logins_and_clear_data() {
     let script = format!(
         r#"
 import ftplib, ssl
+{reusing}
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
-ftp = ftplib.FTP_TLS(context=ctx, timeout=10)
+ftp = ReusingFTP_TLS(context=ctx, timeout=10)
 ftp.connect("127.0.0.1", {port})
 ftp.login("user", "12345")
 ftp.prot_p()  # PBSZ 0 and PROT P (RFC 2228: PROT needs PBSZ first)
@@ -235,7 +239,8 @@ ftp.retrlines("LIST", lambda line: None)
 print("then ok")
 ftp.quit()
 "#,
-        port = t.server.addr.port()
+        port = t.server.addr.port(),
+        reusing = REUSING_FTP_TLS,
     );
     let out = run_ok("python3", &["-c", &script]);
     assert!(out.contains("refused 521"), "{out}");
@@ -266,10 +271,11 @@ fn garbage_handshakes_end_only_their_own_session_or_transfer() {
     let script = format!(
         r#"
 import ftplib, ssl, socket, re
+{reusing}
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
-ftp = ftplib.FTP_TLS(context=ctx, timeout=10)
+ftp = ReusingFTP_TLS(context=ctx, timeout=10)
 ftp.connect("127.0.0.1", {port})
 ftp.login("user", "12345")
 ftp.prot_p()
@@ -287,7 +293,8 @@ ftp.retrlines("LIST", lines.append)
 print("after", len(lines))
 ftp.quit()
 "#,
-        port = t.server.addr.port()
+        port = t.server.addr.port(),
+        reusing = REUSING_FTP_TLS,
     );
     let out = run_ok("python3", &["-c", &script]);
     assert!(out.contains("replies 125 425"), "{out}");

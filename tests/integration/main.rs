@@ -56,8 +56,14 @@ mod ftps;
 /// Issue 9: the guided client with --tls: AUTH TLS, PBSZ/PROT, TLS data connections, --insecure, --ca, and its errors.
 mod client_tls;
 
+/// Issue 1 (hardening), item 4: TLS data connections must resume the control connection's session; an attacker racing to the passive port gets nothing.
+mod tls_reuse;
+
 /// Issue 10: --explain, --transcript, --lab, --fault and SITE WHO.
 mod instruments;
+
+/// Issue 1 (hardening), item 5: PASS costs the same for known and unknown names; Argon2's memory is bounded.
+mod passwords;
 
 /// Issue 11: the client as a tutor: --quiz, a protocol note per server fault, --walkthrough, compare, and pyftpdlib.
 mod client_tutor;

@@ -339,3 +339,38 @@ fn site_chmod_needs_m_and_changes_the_mode() {
     let help = c.cmd("SITE HELP", 214);
     assert!(help.text().contains("CHMOD"), "{help:?}");
 }
+
+/// `--anonymous` answers to the names `anonymous` and `ftp` in any case (RFC 1635), so an
+/// account of either name could never log in with its own password: anyone typing the name
+/// would be let in anonymously instead. The program refuses that combination at start, in one
+/// line, before it creates anything; without `--anonymous` the same account is ordinary.
+#[test]
+fn an_account_named_ftp_or_anonymous_is_refused_alongside_anonymous() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let root = root.to_str().unwrap();
+    let public = dir.path().join("pub");
+    let public = public.to_str().unwrap();
+    for name in ["ftp", "FTP", "anonymous"] {
+        let spec = format!("{name}:secret:elradfmw");
+        let output = server_command(dir.path())
+            .args(["--port", "0", "--root", root, "--anonymous", public])
+            .args(["--user", &spec])
+            .output()
+            .unwrap();
+        assert_one_line_error(&output, &format!("{name:?}"));
+        assert_one_line_error(&output, "--anonymous");
+        assert!(!Path::new(root).exists(), "{name}: the root was created");
+    }
+    // Without --anonymous, an account named ftp needs its own password like any other.
+    let server = run(
+        dir.path(),
+        &["--port", "0", "--root", root, "--user", "ftp:secret:elr"],
+    );
+    let mut c = Control::connect(server.addr);
+    c.expect(220);
+    c.cmd("USER ftp", 331);
+    c.cmd("PASS me@example.com", 530);
+    c.cmd("USER ftp", 331);
+    c.cmd("PASS secret", 230);
+}

@@ -504,6 +504,12 @@ impl Control {
         }
     }
 
+    /// Another handle on the connection's socket (to write from elsewhere, e.g. many clients'
+    /// commands in one quick loop).
+    pub fn stream(&self) -> TcpStream {
+        self.writer.try_clone().expect("clone the control socket")
+    }
+
     /// One reply line if the server sends one; `None` if it closes or resets the connection.
     pub fn try_read_reply(&mut self) -> Option<Reply> {
         let mut line = String::new();

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::TransferType;
 use crate::server::jail::{Jail, resolve};
+use crate::server::passwords::Busy;
 use crate::server::session::{Login, Outcome, Session};
 
 use super::quote;
@@ -46,8 +47,24 @@ impl Session {
                 return Reply::new(ReplyCode::BadSequence, "Already logged in.").into();
             }
         };
-        let Some(user) = self.shared.users.authenticate(&name, password) else {
-            return self.login_failed(&name);
+        // The check may wait for its turn among the checks running at once (see
+        // `passwords`); a session waits no longer than it would for a command.
+        let wait = self.shared.config.timeouts.idle;
+        let user = match self.shared.users.authenticate(&name, password, wait) {
+            Ok(Some(user)) => user,
+            Ok(None) => return self.login_failed(&name),
+            Err(Busy) => {
+                log::warn!(
+                    "{} password check for {name:?} waited {} s for a turn; closing",
+                    self.tag,
+                    wait.as_secs()
+                );
+                self.login = Login::AwaitingUser;
+                return Outcome::Close(Reply::new(
+                    ReplyCode::ServiceNotAvailable,
+                    "Too many logins are being checked at once; try again later.",
+                ));
+            }
         };
         let made_at_start = self.shared.jails.get(&user.home).cloned();
         let jail = match made_at_start.map_or_else(|| Jail::new(&user.home), Ok) {

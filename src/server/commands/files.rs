@@ -476,7 +476,7 @@ impl Session {
             fsync: self.shared.config.fsync,
             lab: self.shared.config.lab,
             tls: if self.security.private_data {
-                self.shared.config.tls.clone()
+                self.session_tls.clone()
             } else {
                 None
             },
