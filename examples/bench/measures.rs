@@ -7,7 +7,7 @@
 //! | `stor` | one session: TYPE I, STOR the big file into `upload/` | the stored file's size on disk (then it is deleted) |
 //! | `small` | one session: TYPE I, then 1,000 × (EPSV + RETR of a 4 KiB file) | every byte count is 4,096 |
 //! | `sessions` | 8 threads for S seconds, each repeating connect, 220, USER, PASS, PWD, QUIT, close | every session got 230 and 221, none failed |
-//! | `idle` | open N logged-in sessions (8 opener threads), hold them, NOOP each | all N got 230 and answered NOOP with 200 |
+//! | `idle` | open N logged-in sessions (8 opener threads), hold them, NOOP each; then, still holding them, 20 fresh logins one after another (connect, USER, PASS, QUIT), each timed | all N got 230 and answered NOOP with 200; all 20 fresh logins got 230 and 221 |
 //! | `list` | one session: 1 warm-up + 5 timed LIST of `bigdir/` | every listing has exactly the 10,000 names |
 //!
 //! Times include the EPSV and the data connection's setup, as a client sees them.
@@ -29,6 +29,8 @@ const THREADS: usize = 8;
 const CLIENT_STACK: usize = 128 * 1024;
 /// The session-rate measure stops early after this many failed sessions.
 const MAX_SESSION_FAILURES: usize = 100;
+/// Fresh logins timed while the idle sessions are held: does the accept loop still serve?
+const LOGINS_WHILE_HELD: usize = 20;
 /// Timed LISTs per round, after one warm-up.
 const LISTS: usize = 5;
 /// The receive buffer of downloads.
@@ -97,6 +99,9 @@ impl Measure {
             Measure::Idle if known => vec![
                 row(format!("{idle} idle sessions: RSS"), "KiB/session ↓"),
                 row(format!("{idle} idle sessions: PSS"), "KiB/session ↓"),
+                row(format!("{idle} idle sessions: server RSS"), "MiB ↓"),
+                row(format!("{idle} idle sessions: server threads"), "threads"),
+                row(format!("{idle} idle sessions: server fds"), "fds"),
             ],
             Measure::Idle => vec![row(format!("{idle} idle sessions served"), "sessions")],
             Measure::List => vec![row("LIST of 10,000 files".into(), "ms ↓")],
@@ -111,6 +116,18 @@ impl Measure {
                 }
                 Measure::Idle | Measure::List => {}
             }
+        }
+        if self == Measure::Idle {
+            let logins = LOGINS_WHILE_HELD;
+            rows.push(row(format!("opening the {idle} sessions"), "s ↓"));
+            rows.push(row(
+                format!("{logins} new logins while {idle} held: median"),
+                "ms ↓",
+            ));
+            rows.push(row(
+                format!("{logins} new logins while {idle} held: worst"),
+                "ms ↓",
+            ));
         }
         rows
     }
@@ -284,6 +301,7 @@ fn idle(bench: &Bench) -> Result<Vec<f64>> {
     let count = bench.idle_count;
     let before = bench.server.memory();
     let first_failure = std::sync::Mutex::new(None::<String>);
+    let opening = Instant::now();
     // THREADS openers, each logging in its share of the sessions and holding them.
     let mut held: Vec<Control> = thread::scope(|scope| {
         let openers: Vec<_> = (0..THREADS)
@@ -313,6 +331,7 @@ fn idle(bench: &Bench) -> Result<Vec<f64>> {
             .collect()
     });
     let logged_in = held.len();
+    let opening = opening.elapsed().as_secs_f64();
     // Let the server settle, then ask every session whether it is still there.
     thread::sleep(Duration::from_millis(300));
     let mut alive = 0usize;
@@ -325,31 +344,60 @@ fn idle(bench: &Bench) -> Result<Vec<f64>> {
         }
     }
     let after = bench.server.memory();
+    let tasks = bench.server.threads_and_fds();
+    // While all of them are held, the accept loop must still serve new clients: time whole
+    // logins, one after another. Every one must succeed; the times are figures, not checks.
+    let mut login_ms = Vec::with_capacity(LOGINS_WHILE_HELD);
+    if logged_in == count && alive == count {
+        for k in 1..=LOGINS_WHILE_HELD {
+            let started = Instant::now();
+            match login(bench).and_then(Control::quit) {
+                Ok(()) => login_ms.push(started.elapsed().as_secs_f64() * 1e3),
+                Err(e) => {
+                    let why = format!("new login {k} of {LOGINS_WHILE_HELD} while held: {e}");
+                    first_failure.lock().unwrap().get_or_insert(why);
+                    break;
+                }
+            }
+        }
+    }
     for control in held {
         let _ = control.socket().shutdown(Shutdown::Both);
     }
     // Give the server a moment to see the closes before the next measure.
     thread::sleep(Duration::from_millis(500));
-    if logged_in != count || alive != count {
+    if logged_in != count || alive != count || login_ms.len() != LOGINS_WHILE_HELD {
         let first = first_failure.into_inner().unwrap().unwrap_or_default();
         return Err(format!(
-            "{logged_in} of {count} logged in, {alive} answered NOOP; the first failure: {first}"
+            "{logged_in} of {count} logged in, {alive} answered NOOP, {} of {LOGINS_WHILE_HELD} \
+             new logins while held; the first failure: {first}",
+            login_ms.len()
         ));
     }
-    match (before, after) {
-        (Some(before), Some(after)) => {
+    let mut values = match (before, after, tasks) {
+        (Some(before), Some(after), Some((threads, fds))) => {
             let per = |a: u64, b: u64| (a as f64 - b as f64) / count as f64;
             let (Some(pss_after), Some(pss_before)) = (after.pss_kib, before.pss_kib) else {
                 return Err("the server's PSS could not be read from smaps_rollup".into());
             };
-            Ok(vec![
+            vec![
                 per(after.rss_kib, before.rss_kib),
                 per(pss_after, pss_before),
-            ])
+                after.rss_kib as f64 / 1024.0,
+                threads as f64,
+                fds as f64,
+            ]
         }
-        (None, None) if bench.server.pid.is_none() => Ok(vec![alive as f64]),
-        _ => Err("the server's memory could not be read from /proc".into()),
-    }
+        (None, None, None) if bench.server.pid.is_none() => vec![alive as f64],
+        _ => {
+            return Err(
+                "the server's memory, threads or descriptors could not be read from /proc".into(),
+            );
+        }
+    };
+    let (median, _, worst) = crate::report::summary(&login_ms).unwrap_or_default();
+    values.extend([opening, median, worst]);
+    Ok(values)
 }
 
 fn list(bench: &Bench) -> Result<Vec<f64>> {

@@ -144,7 +144,7 @@ impl Report {
 }
 
 /// Median, minimum and maximum; `None` for no values.
-fn summary(values: &[f64]) -> Option<(f64, f64, f64)> {
+pub fn summary(values: &[f64]) -> Option<(f64, f64, f64)> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();

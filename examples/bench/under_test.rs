@@ -191,6 +191,21 @@ impl UnderTest {
             pss_kib: kib_field(&rollup, "Pss:"),
         })
     }
+
+    /// The server's threads (`Threads:` in `/proc/PID/status`) and open file descriptors (the
+    /// entries of `/proc/PID/fd`); `None` without a pid.
+    pub fn threads_and_fds(&self) -> Option<(u64, u64)> {
+        let pid = self.pid?;
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let threads = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Threads:"))?
+            .trim()
+            .parse()
+            .ok()?;
+        let fds = fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64;
+        Some((threads, fds))
+    }
 }
 
 impl Drop for UnderTest {
