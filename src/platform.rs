@@ -105,6 +105,30 @@ pub fn peer_has_hung_up(_socket: &TcpStream) -> bool {
     false
 }
 
+/// How many threads this process may start before the system runs out of something each one
+/// needs, with a reserve for the server's own; `None` where nothing is known.
+///
+/// On Linux each thread takes four memory mappings (its stack and guard page, and the stack
+/// and guard page Rust sets up for signals), and a process may have `vm.max_map_count` of them
+/// (65,530 by default): about 16,000 threads. Past that, a new thread cannot set up its signal
+/// stack, and Rust's runtime aborts the *whole process* (rust-lang/rust#78497), so the server
+/// must never get there: it refuses new sessions and transfers first (see `Registry`).
+#[cfg(target_os = "linux")]
+pub fn thread_budget() -> Option<usize> {
+    let maps: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((maps / 4).saturating_sub(256))
+}
+
+/// How many threads this process may start; `None`: nothing is known here.
+#[cfg(not(target_os = "linux"))]
+pub fn thread_budget() -> Option<usize> {
+    None
+}
+
 /// What a listing says about a file beyond its type, size and time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileFacts {

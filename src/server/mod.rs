@@ -282,7 +282,9 @@ impl Server {
                 config,
                 users,
                 jails,
-                registry: Arc::default(),
+                registry: Arc::new(Registry::with_thread_budget(
+                    crate::platform::thread_budget(),
+                )),
             }),
         })
     }

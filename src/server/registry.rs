@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
@@ -31,6 +31,10 @@ pub struct Registry {
     inner: Mutex<Inner>,
     /// Set when the server is shutting down: sessions finish their transfer and close.
     shutting_down: AtomicBool,
+    /// Session and transfer threads running now, against the budget below.
+    threads: AtomicUsize,
+    /// The most threads the machine allows (`platform::thread_budget`); 0 means no limit.
+    thread_budget: usize,
 }
 
 #[derive(Default)]
@@ -82,9 +86,39 @@ pub struct Slot {
     registry: Arc<Registry>,
     id: u64,
     ip: IpAddr,
+    /// The session's thread, counted against the machine's budget.
+    _thread: ThreadTicket,
+}
+
+/// A place for one thread within the machine's thread budget; dropping it gives the place back.
+pub struct ThreadTicket(Arc<Registry>);
+
+impl Drop for ThreadTicket {
+    fn drop(&mut self) {
+        self.0.threads.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Registry {
+    /// A registry that refuses to start more than `budget` session and transfer threads
+    /// (`None`: no limit). See `platform::thread_budget` for why there must be one.
+    pub fn with_thread_budget(budget: Option<usize>) -> Registry {
+        Registry {
+            thread_budget: budget.unwrap_or(0),
+            ..Registry::default()
+        }
+    }
+
+    /// A place for one more thread, if the budget has one.
+    pub fn take_thread(registry: &Arc<Registry>) -> Option<ThreadTicket> {
+        let taken = registry.threads.fetch_add(1, Ordering::SeqCst);
+        let ticket = ThreadTicket(Arc::clone(registry));
+        if registry.thread_budget > 0 && taken >= registry.thread_budget {
+            return None; // the ticket is dropped: the count goes back
+        }
+        Some(ticket)
+    }
+
     /// Take a place for a new connection, or say why not (the text of the 421 reply).
     pub fn admit(
         registry: &Arc<Registry>,
@@ -111,6 +145,12 @@ impl Registry {
                 limits.max_per_ip
             ));
         }
+        let Some(thread) = Registry::take_thread(registry) else {
+            return Err(format!(
+                "The server is running as many threads as this machine allows ({}); try again later.",
+                registry.thread_budget
+            ));
+        };
         let activity = Activity {
             user: None,
             command: "(connected)".to_string(),
@@ -129,6 +169,7 @@ impl Registry {
             registry: Arc::clone(registry),
             id,
             ip,
+            _thread: thread,
         })
     }
 
@@ -267,6 +308,29 @@ mod tests {
         assert_eq!(registry.live(), 1);
         assert!(Registry::admit(&registry, 4, peer, limits).is_ok());
         assert_eq!(registry.served(), 3);
+    }
+
+    /// Past the machine's thread budget a new thread could abort the whole process (see
+    /// `platform::thread_budget`); sessions and transfers are refused before that, and their
+    /// places come back when they end.
+    #[test]
+    fn sessions_and_transfers_stay_within_the_thread_budget() {
+        let registry = Arc::new(Registry::with_thread_budget(Some(3)));
+        let limits = Limits {
+            max_connections: 0,
+            max_per_ip: 0,
+        };
+        let first = Registry::admit(&registry, 1, peer(), limits).unwrap();
+        let _second = Registry::admit(&registry, 2, peer(), limits).unwrap();
+        let transfer = Registry::take_thread(&registry).unwrap();
+        let refused = Registry::admit(&registry, 3, peer(), limits).err().unwrap();
+        assert!(refused.contains("as many threads"), "{refused}");
+        assert!(Registry::take_thread(&registry).is_none());
+        drop(transfer);
+        assert!(Registry::take_thread(&registry).is_some());
+        drop(first);
+        let _fourth = Registry::admit(&registry, 4, peer(), limits).unwrap();
+        assert_eq!(registry.threads.load(Ordering::SeqCst), 2);
     }
 
     #[test]

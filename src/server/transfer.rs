@@ -40,6 +40,7 @@ use super::copy::{receive, send};
 use super::data::{DataError, DataPlan};
 use super::faults::{Fault, SLOW_PAUSE};
 use super::jail::{Jail, JailError, UPLOAD_TEMP_PREFIX, parent};
+use super::registry::Registry;
 use super::stream::Stream;
 use super::tls::TlsConfig;
 use crate::reply::{Reply, ReplyCode};
@@ -247,10 +248,16 @@ pub fn start(
     let control = Arc::new(TransferControl::default());
     let what = format!("{} {}", job.verb, job.path);
     let shared = Arc::clone(&control);
+    let ticket = Registry::take_thread(&settings.registry).ok_or_else(|| {
+        io::Error::other("the server is running as many threads as this machine allows")
+    })?;
     let thread = thread::Builder::new()
         .name(format!("transfer-{}", replier.tag().id))
         .stack_size(TRANSFER_STACK)
-        .spawn(move || run(job, plan, settings, &replier, &shared))?;
+        .spawn(move || {
+            let _ticket = ticket;
+            run(job, plan, settings, &replier, &shared)
+        })?;
     Ok(Running {
         thread,
         control,

@@ -145,7 +145,10 @@ impl Victim {
     fn pasv(&mut self) -> String {
         let text = self.cmd("PASV", 227);
         let inside = &text[text.find('(').unwrap() + 1..text.find(')').unwrap()];
-        let n: Vec<u16> = inside.split(',').map(|x| x.parse::<u16>().unwrap()).collect();
+        let n: Vec<u16> = inside
+            .split(',')
+            .map(|x| x.parse::<u16>().unwrap())
+            .collect();
         format!("{}.{}.{}.{}:{}", n[0], n[1], n[2], n[3], n[4] * 256 + n[5])
     }
 }
