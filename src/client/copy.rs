@@ -242,7 +242,8 @@ mod tests {
         struct Full;
         impl Write for Full {
             fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-                Err(io::Error::from_raw_os_error(28))
+                // By kind: the raw code differs per OS (ENOSPC 28, ERROR_DISK_FULL 112).
+                Err(io::ErrorKind::StorageFull.into())
             }
             fn flush(&mut self) -> io::Result<()> {
                 Ok(())

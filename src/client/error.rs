@@ -307,7 +307,8 @@ mod tests {
     fn a_full_disk_is_said_plainly() {
         let error = ClientError::LocalWrite {
             path: "big.iso".into(),
-            source: io::Error::from_raw_os_error(28),
+            // By kind: the raw code differs per OS (ENOSPC 28, ERROR_DISK_FULL 112).
+            source: io::ErrorKind::StorageFull.into(),
         };
         assert!(error.to_string().starts_with("the local disk is full"));
     }

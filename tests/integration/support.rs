@@ -536,11 +536,12 @@ pub fn server_binary() -> &'static Path {
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
             .status();
         // The test executable is target/<profile>/deps/integration-<hash>; the example is
-        // target/<profile>/examples/server.
+        // target/<profile>/examples/server (server.exe on Windows).
         let exe = std::env::current_exe().expect("the test executable's path");
+        let name = format!("server{}", std::env::consts::EXE_SUFFIX);
         exe.ancestors()
             .skip(1)
-            .map(|dir| dir.join("examples").join("server"))
+            .map(|dir| dir.join("examples").join(&name))
             .find(|candidate| candidate.is_file())
             .unwrap_or_else(|| {
                 panic!(
