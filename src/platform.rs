@@ -129,6 +129,55 @@ pub fn thread_budget() -> Option<usize> {
     None
 }
 
+/// Let a restarted server bind its port again at once, even while connections of the previous
+/// run are in TIME_WAIT: `SO_REUSEADDR`, as std sets it on Unix. Not on Windows, where the same
+/// option means something else: another socket could bind a port that is in use.
+pub fn reusable_port(socket: &socket2::Socket) -> io::Result<()> {
+    if cfg!(unix) {
+        socket.set_reuse_address(true)?;
+    }
+    Ok(())
+}
+
+/// Wait at most `slice` for a connection on `listener`; `ErrorKind::WouldBlock` (or
+/// `TimedOut`) if none came. On Linux the socket's receive timeout applies to `accept()`; on
+/// other systems it does not, so the listener is polled without blocking, a few milliseconds
+/// apart.
+#[cfg(target_os = "linux")]
+pub fn accept_within(
+    listener: &std::net::TcpListener,
+    slice: std::time::Duration,
+) -> io::Result<(TcpStream, std::net::SocketAddr)> {
+    socket2::SockRef::from(listener).set_read_timeout(Some(slice))?;
+    listener.accept()
+}
+
+/// Wait at most `slice` for a connection on `listener` (see the Linux version).
+#[cfg(not(target_os = "linux"))]
+pub fn accept_within(
+    listener: &std::net::TcpListener,
+    slice: std::time::Duration,
+) -> io::Result<(TcpStream, std::net::SocketAddr)> {
+    let deadline = std::time::Instant::now() + slice;
+    listener.set_nonblocking(true)?;
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                // An accepted socket inherits the listener's non-blocking mode on some systems.
+                stream.set_nonblocking(false)?;
+                return Ok((stream, peer));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(e);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// What a listing says about a file beyond its type, size and time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileFacts {

@@ -167,17 +167,14 @@ fn accept(
     timeout: Duration,
     abort: &AtomicBool,
 ) -> Result<TcpStream, DataError> {
-    // std has no accept() with a timeout; on Linux SO_RCVTIMEO applies to accept() as well,
-    // so wait in short slices and look at the abort flag between them.
-    socket2::SockRef::from(listener)
-        .set_read_timeout(Some(WAIT_SLICE))
-        .map_err(DataError::Io)?;
+    // std has no accept() with a timeout: wait in short slices (`platform::accept_within`) and
+    // look at the abort flag between them.
     let deadline = Instant::now() + timeout;
     loop {
         if abort.load(Ordering::SeqCst) {
             return Err(DataError::Aborted);
         }
-        match listener.accept() {
+        match crate::platform::accept_within(listener, WAIT_SLICE) {
             Ok(pair) => return checked(pair, control_peer),
             Err(e)
                 if matches!(

@@ -366,9 +366,7 @@ const LISTEN_BACKLOG: i32 = 1024;
 fn listen(address: SocketAddr) -> io::Result<TcpListener> {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::for_address(address), Type::STREAM, None)?;
-    // As std does on Unix: a restarted server can bind its port again at once, even while
-    // connections of the previous run are in TIME_WAIT.
-    socket.set_reuse_address(true)?;
+    crate::platform::reusable_port(&socket)?;
     socket.bind(&address.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
