@@ -269,7 +269,7 @@ fn assert_ended_once(server: &mut crate::support::Running, client: SocketAddr) {
     );
 }
 
-/// Issue 1, item 3: with `--max-connections 2`, two clients that send HELP after HELP and
+/// With `--max-connections 2`, two clients that send HELP after HELP and
 /// never read the replies used to hold both slots for as long as they stayed connected (the
 /// session threads blocked writing replies, where the idle timeout never looks). Now a reply
 /// that cannot be written within the idle timeout ends the session, and a normal client gets in.

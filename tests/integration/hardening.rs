@@ -16,7 +16,7 @@ use localftp::server::{Config, Server};
 
 use crate::support::{Control, TestServer, run, wait_until};
 
-/// The rename of the hardening issue: session A names a source (RNFR) while a relative link on
+/// A rename across the jail, set up by two sessions: session A names a source (RNFR) while a relative link on
 /// its way is harmless; session B moves folders so that the same path now runs through the
 /// link to a folder outside; A's RNTO must not move the outside file in.
 #[cfg(unix)]

@@ -1,4 +1,4 @@
-//! Issue 1, item 5: checking a password costs the same for every name, and the memory Argon2
+//! Checking a password costs the same for every name, and the memory Argon2
 //! takes stays bounded however many clients log in at once.
 //!
 //! An Argon2 verification (the `--users` file's hashes) takes tens of milliseconds and about

@@ -171,7 +171,7 @@ mod links {
         assert_eq!(read(&jail, "/inside.txt").unwrap(), "in");
     }
 
-    /// The attack of the hardening issue, without sockets: a rename source named while a
+    /// A rename across the jail, without sockets: a rename source named while a
     /// relative link on its way was harmless is renamed only if it is still inside *at the
     /// moment of the rename*.
     #[test]
