@@ -129,6 +129,23 @@ pub fn thread_budget() -> Option<usize> {
     None
 }
 
+/// Where shutting a socket down does not wake another thread blocked reading it (Windows:
+/// rust-lang/rust#121594; only closing it would), blocking reads are made in slices of this
+/// length, and between slices the reader looks at whether it has been told to stop (ABOR, a
+/// server shutdown). `None` where `shutdown()` wakes the reader (Unix): one read waits the
+/// whole timeout.
+pub const WAKE_SLICE: Option<std::time::Duration> = if cfg!(windows) {
+    Some(std::time::Duration::from_millis(250))
+} else {
+    None
+};
+
+/// The timeout to set on a socket whose reads should give up after `timeout`: `timeout`
+/// itself, or a [`WAKE_SLICE`] of it where reads must wake up to look around.
+pub fn read_slice(timeout: std::time::Duration) -> std::time::Duration {
+    WAKE_SLICE.map_or(timeout, |slice| slice.min(timeout))
+}
+
 /// Let a restarted server bind its port again at once, even while connections of the previous
 /// run are in TIME_WAIT: `SO_REUSEADDR`, as std sets it on Unix. Not on Windows, where the same
 /// option means something else: another socket could bind a port that is in use.

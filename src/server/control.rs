@@ -73,18 +73,29 @@ pub struct ControlReader {
     line: Vec<u8>,
     /// How long a whole command line may take to arrive.
     idle: Duration,
+    /// Whether the server is shutting down. Where shutting the socket down does not wake this
+    /// reader (`platform::WAKE_SLICE`), it reads in slices and asks this between them.
+    stopping: Box<dyn Fn() -> bool + Send>,
 }
 
 impl ControlReader {
     /// Read from `stream` (the session thread's own handle); a command line must arrive whole
     /// within `idle`.
     pub fn new(stream: Stream, idle: Duration) -> io::Result<ControlReader> {
-        stream.socket().set_read_timeout(Some(idle))?;
+        stream
+            .socket()
+            .set_read_timeout(Some(crate::platform::read_slice(idle)))?;
         Ok(ControlReader {
             reader: BufReader::with_capacity(READ_BUFFER, stream),
             line: Vec::new(),
             idle,
+            stopping: Box::new(|| false),
         })
+    }
+
+    /// Ask `stopping` between read slices, where a shutdown cannot wake the reader otherwise.
+    pub fn stop_when(&mut self, stopping: impl Fn() -> bool + Send + 'static) {
+        self.stopping = Box::new(stopping);
     }
 
     /// The next command line. Blocks until a whole line arrives, the client closes, or the
@@ -109,11 +120,19 @@ impl ControlReader {
                 self.reader
                     .get_ref()
                     .socket()
-                    .set_read_timeout(Some(left))?;
+                    .set_read_timeout(Some(crate::platform::read_slice(left)))?;
                 shortened = true;
             }
             let available = match self.reader.fill_buf() {
                 Ok(available) => available,
+                // A slice ended (Windows): a shutdown reads as the end of input, as it does
+                // where shutting the socket down wakes the reader; otherwise wait on.
+                Err(e) if is_timeout(&e) && started.elapsed() < self.idle => {
+                    if (self.stopping)() {
+                        break Ok(Incoming::Closed);
+                    }
+                    continue;
+                }
                 Err(e) => break Err(e),
             };
             if available.is_empty() {
@@ -146,7 +165,7 @@ impl ControlReader {
             self.reader
                 .get_ref()
                 .socket()
-                .set_read_timeout(Some(self.idle))?;
+                .set_read_timeout(Some(crate::platform::read_slice(self.idle)))?;
         }
         result
     }
@@ -169,6 +188,14 @@ impl ControlReader {
             Err(_) => Incoming::Invalid("the command is not valid UTF-8"),
         }
     }
+}
+
+/// Whether a read ended because its timeout passed.
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 impl ControlReader {

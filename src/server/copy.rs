@@ -176,13 +176,19 @@ pub(super) fn receive(
     mut stream: Stream,
     transfer_type: TransferType,
     abort: &AtomicBool,
+    stall: Duration,
     hangs_up: &dyn Fn(Duration) -> bool,
     fsync: bool,
 ) -> Result<u64, Failure> {
     let Upload { mut file, finish } = upload;
+    let mut watched = Watched {
+        stream: &mut stream,
+        abort,
+        stall,
+    };
     let copied = match transfer_type {
-        TransferType::Image => receive_binary(&mut stream, &mut file),
-        TransferType::Ascii => receive_ascii(&mut stream, &mut file),
+        TransferType::Image => receive_binary(&mut watched, &mut file),
+        TransferType::Ascii => receive_ascii(&mut watched, &mut file),
     };
     // Our side says goodbye too: under TLS a client (Python's `unwrap`, for one) waits for
     // the server's close_notify after its own; over plain TCP this is a plain half-close.
@@ -248,7 +254,39 @@ pub(super) fn hangs_up_within(control: &TcpStream, grace: Duration) -> bool {
     }
 }
 
-fn receive_binary(stream: &mut Stream, file: &mut File) -> Result<u64, Failure> {
+/// The data connection of an upload, read so that ABOR is heard even where shutting the socket
+/// down does not wake a blocked read (`platform::WAKE_SLICE`): there the socket's timeout is a
+/// short slice, and between slices the abort flag and the stall time are looked at. Elsewhere
+/// the first timeout is the stall timeout itself.
+struct Watched<'a> {
+    stream: &'a mut Stream,
+    abort: &'a AtomicBool,
+    stall: Duration,
+}
+
+impl Read for Watched<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let started = Instant::now();
+        loop {
+            match self.stream.read(buffer) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) && crate::platform::WAKE_SLICE.is_some()
+                        && started.elapsed() < self.stall =>
+                {
+                    if self.abort.load(Ordering::SeqCst) {
+                        return Err(io::Error::other("aborted"));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+fn receive_binary(stream: &mut impl Read, file: &mut File) -> Result<u64, Failure> {
     let mut buffer = vec![0u8; COPY_BUFFER];
     let mut received = 0u64;
     loop {
@@ -263,7 +301,7 @@ fn receive_binary(stream: &mut Stream, file: &mut File) -> Result<u64, Failure> 
 
 /// TYPE A on the way in: each CRLF becomes LF; a CR not followed by LF is kept. A CR at the end
 /// of one read is held back until the next read shows what follows it.
-fn receive_ascii(stream: &mut Stream, file: &mut File) -> Result<u64, Failure> {
+fn receive_ascii(stream: &mut impl Read, file: &mut File) -> Result<u64, Failure> {
     let mut input = vec![0u8; COPY_BUFFER];
     let mut output = Vec::with_capacity(COPY_BUFFER + 1);
     let mut held_cr = false;

@@ -191,7 +191,9 @@ impl Session {
             config.faults.clone(),
             trace.clone(),
         );
-        let reader = ControlReader::new(Stream::Plain(socket), shared.config.timeouts.idle)?;
+        let mut reader = ControlReader::new(Stream::Plain(socket), shared.config.timeouts.idle)?;
+        let registry = Arc::clone(&shared.registry);
+        reader.stop_when(move || registry.is_shutting_down());
         Ok(Session {
             shared,
             tag,

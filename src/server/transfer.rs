@@ -345,7 +345,7 @@ fn run(
         trace.data(&format!("data connection open with {peer}"));
     }
     // A stalled client (it stopped reading or sending) must not hold this thread forever.
-    let _ = stream.set_read_timeout(Some(settings.stall_timeout));
+    let _ = stream.set_read_timeout(Some(crate::platform::read_slice(settings.stall_timeout)));
     let _ = stream.set_write_timeout(Some(settings.stall_timeout));
     if let Ok(handle) = stream.try_clone() {
         *control.socket.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
@@ -396,6 +396,7 @@ fn run(
             stream,
             settings.transfer_type,
             &control.abort,
+            settings.stall_timeout,
             &|grace| client_hangs_up(&settings, grace),
             settings.fsync,
         ),
