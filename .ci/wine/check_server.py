@@ -233,6 +233,33 @@ def windows_names(args):
     ftp.quit()
 
 
+def case_insensitive(args, seed):
+    """On a case-insensitive disk (Windows; Wine imitates one) two names that differ only in
+    case are one file: harmless to the jail, since both are looked up beneath the same home.
+    The server's own prefix is refused in any case."""
+    ftp = connect(args)
+    ftp.login("user", "12345")
+    ftp.voidcmd("TYPE I")
+    ftp.storbinary("STOR Case.txt", io.BytesIO(b"first"))
+    ftp.storbinary("STOR CASE.TXT", io.BytesIO(b"second"))
+    same = [name for name in ftp.nlst() if name.lower() == "case.txt"]
+    check(len(same) == 1, f"two names differing in case should be one file, NLST shows {same}")
+    got = io.BytesIO()
+    ftp.retrbinary("RETR case.txt", got.write)
+    check(got.getvalue() == b"second", f"RETR case.txt gave {got.getvalue()!r}, not the last upload")
+    step("STOR Case.txt then CASE.TXT is one file, and RETR case.txt reads the last upload")
+    got = io.BytesIO()
+    ftp.retrbinary("RETR BACA_SAYA.TXT", got.write)
+    check(got.getvalue() == seed, "RETR BACA_SAYA.TXT did not give the seed file")
+    step("RETR BACA_SAYA.TXT serves baca_saya.txt")
+    expect_553("STOR .LOCALFTP-UPLOAD-x", transfer_reply(ftp, "STOR .LOCALFTP-UPLOAD-x"), ["server"])
+    step("the server's own prefix is refused in capitals too (553)")
+    ftp.delete("cAsE.TxT")
+    check(not [n for n in ftp.nlst() if n.lower() == "case.txt"], "DELE cAsE.TxT left the file")
+    step("DELE in another case removes it")
+    ftp.quit()
+
+
 def seed_intact(args, seed, uploaded, root_before):
     got = io.BytesIO()
     ftp = connect(args)
@@ -271,6 +298,8 @@ def main():
         uploaded = seed_flow(args, seed)
         print("Windows names (553 with a reason; CWD 550 and no change):", flush=True)
         windows_names(args)
+        print("names that differ only in case:", flush=True)
+        case_insensitive(args, seed)
         print("afterwards:", flush=True)
         seed_intact(args, seed, uploaded, root_before)
         for folder, before in watched.items():

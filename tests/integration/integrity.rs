@@ -694,6 +694,69 @@ fn a_download_during_a_replace_streams_the_old_version() {
     assert_eq!(sha256(&reader.download("RETR moving.bin")), sha256(&new));
 }
 
+/// Replacing a file while another session downloads it, by STOR or by RNTO, on any platform:
+/// the download gets the old bytes whole, and the replace either happens whole or is refused
+/// with a reply; never a mix. (Linux, macOS and Windows 10 and later replace a file that is
+/// open; older Windows rules, which Wine 8 follows, refuse it: then STOR answers 451 and RNTO
+/// 550, and the old file stays.)
+#[test]
+fn replacing_a_file_being_downloaded_never_serves_a_mix() {
+    for how in ["STOR", "RNTO"] {
+        let server = TestServer::start();
+        let old = random_bytes(32 << 20, 30);
+        let new = random_bytes(1 << 20, 31);
+        fs::write(server.path("moving.bin"), &old).unwrap();
+        let mut reader = login(server.addr);
+        let mut data = reader.pasv();
+        reader.send("RETR moving.bin");
+        reader.expect_preliminary("RETR moving.bin");
+        let mut received = vec![0u8; 64 * 1024];
+        data.read_exact(&mut received).unwrap();
+
+        let mut writer = login(server.addr);
+        writer.cmd("TYPE I", 200);
+        let replaced = if how == "STOR" {
+            let mut upload = writer.pasv();
+            writer.send("STOR moving.bin");
+            writer.expect_preliminary("STOR moving.bin");
+            upload.write_all(&new).unwrap();
+            drop(upload);
+            let done = writer.read_reply();
+            assert!(matches!(done.code, 226 | 451 | 550), "{how}: {done:?}");
+            done.code == 226
+        } else {
+            fs::write(server.path("other.bin"), &new).unwrap();
+            writer.cmd("RNFR other.bin", 350);
+            writer.send("RNTO moving.bin");
+            let done = writer.read_reply();
+            assert!(matches!(done.code, 250 | 450 | 550), "{how}: {done:?}");
+            done.code == 250
+        };
+
+        data.read_to_end(&mut received).unwrap();
+        reader.expect(226);
+        assert_eq!(
+            sha256(&received),
+            sha256(&old),
+            "{how}: the download mixed versions"
+        );
+        let now = sha256_file(&server.path("moving.bin"));
+        let expected = if replaced { sha256(&new) } else { sha256(&old) };
+        assert_eq!(
+            now, expected,
+            "{how}: the file is neither wholly old nor wholly new"
+        );
+        assert!(
+            fs::read_dir(&server.root).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(localftp::server::jail::UPLOAD_TEMP_PREFIX)),
+            "{how}: a temporary file was left"
+        );
+    }
+}
+
 /// 200 sessions at once, each uploading, listing, downloading and deleting its own files:
 /// no session sees an error, no file comes back different.
 #[test]
