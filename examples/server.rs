@@ -159,7 +159,7 @@ struct Flags {
     lab: bool,
 
     /// Misbehave on purpose, for exercises (repeatable): multiline, split, slow, always-125,
-    /// wrong-227, early-close, random-421, bare-lf.
+    /// wrong-227, early-close, 421-at-fifth-command, bare-lf.
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<Fault>,
 

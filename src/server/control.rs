@@ -342,7 +342,10 @@ impl Replier {
         } else {
             reply
         };
-        log::debug!("{tag} -> {reply}");
+        // With --explain the trace logs it at the default level instead (see `trace.rs`).
+        if !trace.as_ref().is_some_and(|trace| trace.explains()) {
+            log::debug!("{tag} -> {reply}");
+        }
         if let Some(trace) = trace {
             trace.reply(reply);
             if let Some(why) = why {

@@ -30,8 +30,9 @@ pub enum Fault {
     /// `early-close`: a download's data connection is closed after about half the bytes, and
     /// the server still says 226.
     EarlyClose,
-    /// `random-421`: the fifth command after login is answered 421 and the connection closed.
-    Random421,
+    /// `421-at-fifth-command`: the fifth command after login is answered 421 and the connection
+    /// closed. (Its first name, `random-421`, still works; it was never random.)
+    FifthCommand421,
     /// `bare-lf`: replies end in LF alone instead of CRLF (RFC 959 §4.2 says CRLF).
     BareLf,
 }
@@ -45,7 +46,7 @@ impl Fault {
         (Fault::Always125, "always-125"),
         (Fault::WrongPasvAddress, "wrong-227"),
         (Fault::EarlyClose, "early-close"),
-        (Fault::Random421, "random-421"),
+        (Fault::FifthCommand421, "421-at-fifth-command"),
         (Fault::BareLf, "bare-lf"),
     ];
 
@@ -68,6 +69,10 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Fault, String> {
+        // The first name of `421-at-fifth-command`, kept so that older notes still work.
+        if name == "random-421" {
+            return Ok(Fault::FifthCommand421);
+        }
         Fault::ALL
             .iter()
             .find(|(_, known)| *known == name)
@@ -91,7 +96,7 @@ pub const WRONG_PASV_ADDRESS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 2
 /// The pause `slow` makes before 150/125 and 226.
 pub const SLOW_PAUSE: Duration = Duration::from_millis(1500);
 
-/// How many commands after login `random-421` lets through before it strikes.
+/// How many commands after login `421-at-fifth-command` lets through before it strikes.
 pub const COMMANDS_BEFORE_421: u32 = 4;
 
 /// The faults a server was started with.
@@ -132,5 +137,6 @@ mod tests {
         }
         let err = "nope".parse::<Fault>().unwrap_err();
         assert!(err.contains("wrong-227"), "{err}");
+        assert_eq!("random-421".parse::<Fault>(), Ok(Fault::FifthCommand421));
     }
 }

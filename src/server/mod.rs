@@ -378,9 +378,9 @@ fn wait_for_sessions(shared: &Shared) {
     let grace = shared.config.shutdown_grace;
     let started = std::time::Instant::now();
     log::info!(
-        "shutting down: {} sessions open; waiting up to {} s for transfers to finish",
-        registry.live(),
-        grace.as_secs()
+        "waiting up to {} s for {} sessions to finish their transfers",
+        grace.as_secs(),
+        registry.live()
     );
     while registry.live() > 0 && started.elapsed() < grace {
         thread::sleep(Duration::from_millis(20));
@@ -413,7 +413,10 @@ pub struct ShutdownHandle {
 impl ShutdownHandle {
     /// Begin the shutdown. Safe to call more than once.
     pub fn shutdown(&self) {
-        self.registry.begin_shutdown();
+        // Counted now: the idle sessions are told 421 and gone a moment later.
+        if let Some(open) = self.registry.begin_shutdown() {
+            log::info!("shutting down: {open} sessions open");
+        }
         // The accept loop is blocked in accept(); a connection of our own wakes it, and it
         // then sees the flag. A wildcard address is reached through loopback.
         let mut wake = self.address;

@@ -191,13 +191,17 @@ impl Registry {
     /// Begin a shutdown: refuse new sessions, and wake every session waiting for a command by
     /// shutting down the reading side of its control connection. A session with a transfer
     /// running lets it finish (see `session.rs`), then says 421 and closes.
-    pub fn begin_shutdown(&self) {
-        self.shutting_down.store(true, Ordering::SeqCst);
-        for entry in self.lock().sessions.values() {
+    /// Returns how many sessions were open at that moment; `None` if a shutdown had already
+    /// begun.
+    pub fn begin_shutdown(&self) -> Option<usize> {
+        let first = !self.shutting_down.swap(true, Ordering::SeqCst);
+        let inner = self.lock();
+        for entry in inner.sessions.values() {
             if let Some(socket) = &entry.socket {
                 let _ = socket.shutdown(Shutdown::Read);
             }
         }
+        first.then_some(inner.sessions.len())
     }
 
     /// Abort every transfer still running (at the end of the shutdown grace). Each ends as

@@ -114,7 +114,7 @@ pub struct Session {
     pub trace: Option<Arc<Trace>>,
     /// For `--explain`: what the jail decided about the last path, to be said with the reply.
     pub jail_note: std::cell::RefCell<Option<String>>,
-    /// Commands since login (the `random-421` fault counts them).
+    /// Commands since login (the `421-at-fifth-command` fault counts them).
     pub commands_since_login: u32,
     /// STOU names handed out in this session (numbered in `--lab`).
     pub stou_count: u32,
@@ -282,7 +282,10 @@ impl Session {
                     break;
                 }
             };
-            log::debug!("{} <- {}", self.tag, loggable(&line));
+            // With --explain the trace logs it at the default level instead (see `trace.rs`).
+            if !self.trace.as_ref().is_some_and(|trace| trace.explains()) {
+                log::debug!("{} <- {}", self.tag, loggable(&line));
+            }
             let before = self.trace.as_ref().map(|trace| {
                 trace.command(&line);
                 self.login.describe()
@@ -380,12 +383,14 @@ impl Session {
         if let Login::LoggedIn { .. } = self.login {
             self.commands_since_login += 1;
             let faults = &self.shared.config.faults;
-            if faults.has(Fault::Random421) && self.commands_since_login == COMMANDS_BEFORE_421 + 1
+            if faults.has(Fault::FifthCommand421)
+                && self.commands_since_login == COMMANDS_BEFORE_421 + 1
             {
-                Fault::Random421.fired(&self.tag, &format!("421 instead of {}", command.verb()));
+                Fault::FifthCommand421
+                    .fired(&self.tag, &format!("421 instead of {}", command.verb()));
                 return Outcome::Close(Reply::new(
                     ReplyCode::ServiceNotAvailable,
-                    "Service not available, closing control connection (fault random-421).",
+                    "Service not available, closing control connection (fault 421-at-fifth-command).",
                 ));
             }
         }

@@ -121,13 +121,21 @@ impl Trace {
         self.explain
     }
 
-    /// A command as received (the password masked).
+    /// A command as received (the password masked). With `--explain` it is logged at the
+    /// default level, so each `why:` line has the command it explains beside it.
     pub fn command(&self, line: &str) {
-        self.record(Kind::Command, &loggable(line));
+        let line = loggable(line);
+        if self.explain {
+            log::info!(target: "explain", "{} <- {line}", self.tag);
+        }
+        self.record(Kind::Command, &line);
     }
 
-    /// A reply as sent.
+    /// A reply as sent (logged at the default level with `--explain`, like the command).
     pub fn reply(&self, reply: &Reply) {
+        if self.explain {
+            log::info!(target: "explain", "{} -> {reply}", self.tag);
+        }
         let wire = reply.to_wire();
         self.record(Kind::Reply, wire.trim_end_matches("\r\n"));
     }

@@ -383,7 +383,11 @@ fn run(
     let limit = match (&mut job.direction, faults.has(Fault::EarlyClose)) {
         (Direction::Send(source), true) => {
             let half = source.measure().map(|len| len / 2);
-            Fault::EarlyClose.fired(&tag, &format!("{} stops after {half:?} bytes", job.verb));
+            let stop = match half {
+                Some(bytes) => format!("{} stops after {bytes} bytes", job.verb),
+                None => format!("{} stops at once (its size is unknown)", job.verb),
+            };
+            Fault::EarlyClose.fired(&tag, &stop);
             half
         }
         _ => None,

@@ -229,7 +229,11 @@ fn slow_replies_and_a_421_are_noted_and_the_421_ends_the_run_cleanly() {
     assert!(stdout.contains("note: 125 took 1."), "{stdout}");
     assert!(stdout.contains("note: 226 took 1."), "{stdout}");
 
-    let (_server, output) = with_faults(&[Fault::Random421], &["--quiz-answers", "2"], &SEED_FLOW);
+    let (_server, output) = with_faults(
+        &[Fault::FifthCommand421],
+        &["--quiz-answers", "2"],
+        &SEED_FLOW,
+    );
     let stdout = stdout_of(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert_in_order(

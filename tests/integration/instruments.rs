@@ -181,7 +181,26 @@ fn explain_says_why_each_reply_was_sent() {
     c.expect(220);
     seed_script(&mut c);
     let log = server.wait_for_log("why: 221");
+    // At the default level, each why: line has its command and reply beside it, in order, and
+    // the password stays masked.
+    let order: Vec<usize> = ["<- CWD Folder_Tes", "-> 250 Directory", "why: 250 for CWD"]
+        .iter()
+        .map(|needle| {
+            log.find(needle)
+                .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
+        })
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "out of order: {order:?}\n{log}"
+    );
+    assert!(
+        !log.contains("12345"),
+        "the password reached the log:\n{log}"
+    );
     for expected in [
+        "<- USER user",
+        "-> 331 ",
         "why: 331 for USER (RFC 959 §4.1.1); state awaiting-user → awaiting-password for user",
         "why: 230 for PASS (RFC 959 §4.1.1); state awaiting-password for user → logged-in as user",
         "data: passive port",
@@ -350,14 +369,14 @@ fn each_fault_does_what_it_says() {
         started.elapsed()
     );
 
-    // random-421: the fifth command after login is cut off.
-    let server = faulty(Fault::Random421);
+    // 421-at-fifth-command: the fifth command after login is cut off.
+    let server = faulty(Fault::FifthCommand421);
     let mut c = server.login();
     for _ in 0..4 {
         c.cmd("NOOP", 200);
     }
     let reply = c.cmd("NOOP", 421);
-    assert!(reply.text().contains("random-421"), "{reply:?}");
+    assert!(reply.text().contains("421-at-fifth-command"), "{reply:?}");
     assert!(c.is_closed());
 }
 

@@ -304,6 +304,9 @@ fn sigterm_shuts_down_gracefully() {
     // The idle session is told, then the program ends by itself, successfully.
     let reply = idle.expect(421);
     assert!(reply.text().contains("shutting down"), "{reply:?}");
+    // The log counts the session that was open when the shutdown began (it once said 0: the
+    // count was taken after the idle sessions had already been told and had gone).
+    server.wait_for_log("shutting down: 1 sessions open");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let exit = loop {
         if let Some(exit) = server.child.try_wait().unwrap() {
