@@ -31,6 +31,13 @@
 //!   here, on every output, from the numbers the client printed.
 //!
 //! Every lesson has at least one checked output, so every part of the course is run.
+//!
+//! **Every client demo is one of those.** A `sh` block in which a client talks to the server
+//! (the guided client, curl or lftp with an `ftp://` address, Python's ftplib, `/dev/tcp`) must
+//! be a `<!-- terminal 2 -->` block followed by the output or log it promises, so that a demo
+//! that quietly shows nothing (a curl that never sends the command the lesson is about, say)
+//! fails here. The one exception is marked `<!-- interactive -->`: the menu, which needs a
+//! person at the keyboard (`client_pty` drives it through tmux instead).
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -1015,6 +1022,51 @@ fn check_port_arithmetic(output: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What in a shell block shows a client talking to the server.
+const CLIENT_DEMOS: &[&str] = &["--example client", "ftp://", "ftplib", "lftp ", "/dev/tcp"];
+
+#[test]
+fn every_client_demo_is_run_and_its_promise_checked() {
+    let doc = lessons_text();
+    let lines: Vec<&str> = doc.lines().collect();
+    let mut unchecked = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim() != "```sh" {
+            i += 1;
+            continue;
+        }
+        let end = (i + 1..lines.len())
+            .find(|&j| lines[j].trim() == "```")
+            .unwrap_or(lines.len());
+        let body = lines[i + 1..end].join("\n");
+        let marker = i.checked_sub(1).map_or("", |k| lines[k].trim());
+        if CLIENT_DEMOS.iter().any(|demo| body.contains(demo)) {
+            // What follows, up to the next shell block: the promised output or log.
+            let next_shell = (end + 1..lines.len())
+                .find(|&j| lines[j].trim() == "```sh")
+                .unwrap_or(lines.len());
+            let promised = lines[end + 1..next_shell].iter().any(|line| {
+                matches!(
+                    line.trim(),
+                    "<!-- output -->" | "<!-- output: numbers vary -->" | "<!-- log -->"
+                )
+            });
+            let checked = marker == "<!-- terminal 2 -->" && promised;
+            if !checked && marker != "<!-- interactive -->" {
+                unchecked.push(format!("LESSONS.md:{}: {}", i + 2, lines[i + 1].trim()));
+            }
+        }
+        i = end + 1;
+    }
+    assert!(
+        unchecked.is_empty(),
+        "client demos that are not run, or whose output is not checked (mark them \
+         <!-- terminal 2 --> and follow them with <!-- output --> or <!-- log -->):\n{}",
+        unchecked.join("\n")
+    );
+}
+
 fn available(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
@@ -1040,6 +1092,7 @@ fn the_lessons_commands_print_what_the_lessons_show() {
     .unwrap();
 
     let python = available("python3");
+    let curl = available("curl");
     let mut server: Option<ServerProgram> = None;
     let mut last_output: Option<String> = None;
     let mut failures = Vec::new();
@@ -1054,6 +1107,11 @@ fn the_lessons_commands_print_what_the_lessons_show() {
             Step::Run(text) => {
                 if text.contains("python3") && !python {
                     eprintln!("note: python3 is missing; {place} and its output are skipped");
+                    last_output = None;
+                    continue;
+                }
+                if text.contains("curl ") && !curl {
+                    eprintln!("note: curl is missing; {place} and its output are skipped");
                     last_output = None;
                     continue;
                 }
