@@ -154,7 +154,7 @@ fn seed_flow_from_the_command_line() {
             "C: USER user\n",
             "S: 331 ",
             "   (331) user name received",
-            "C: PASS *****\n",
+            "C: PASS (hidden)\n",
             "S: 230 ",
             "C: PWD\n",
             "S: 257 \"/\"",
@@ -402,7 +402,7 @@ fn a_wrong_password_is_530_and_exit_code_1() {
         .args(["--user", "user", "--password", "wrong", "pwd"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("C: PASS *****\nS: 530 "))
+        .stdout(predicate::str::contains("C: PASS (hidden)\nS: 530 "))
         .stdout(predicate::str::contains("C: PWD").not())
         .stdout(predicate::str::contains("wrong").not())
         .stderr(predicate::str::starts_with(
