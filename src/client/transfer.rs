@@ -98,21 +98,28 @@ impl Client {
         self.move_bytes(command, rest, pending, direction, reply, final_reply)
     }
 
-    /// Say what the 1yz reply means here.
+    /// Say what the 1yz reply means here. What other servers do, from their source:
+    /// pyftpdlib (`push_dtp_data` for LIST, MLSD and RETR, `ftp_STOR` for uploads) says 125
+    /// when it has already accepted the data connection as the command arrives, and 150 when it
+    /// has not yet, so the same server may answer either, depending on timing; vsftpd always
+    /// says 150 ("150 Opening BINARY mode data connection", "150 Here comes the directory
+    /// listing").
     fn explain_preliminary(&self, code: u16) {
         self.narrator().note(match (code, self.mode) {
             (125, DataMode::Active) => {
-                "125: the server had connected to our port already (pyftpdlib does so as soon \
-                 as PORT arrives)"
+                "125: the server had connected to our port before the command came (pyftpdlib \
+                 connects as soon as PORT arrives, and says 125 once it has)"
             }
             (125, _) => {
-                "125, not 150: we connected right after the 227/229, before sending the \
-                 command (pyftpdlib does the same; vsftpd says 150 even then)"
+                "125, not 150: we connected right after the 227/229, and the server had taken \
+                 that connection in before the command came (pyftpdlib says 125 then, 150 when \
+                 it has not yet; vsftpd always says 150)"
             }
             (_, DataMode::Active) => "150: the server connects to the client's port now",
             _ => {
-                "150: the transfer starts now (vsftpd and pyftpdlib send 150 even when the \
-                 client is already connected; servers that notice say 125)"
+                "150: the transfer starts now; we connected before sending the command, but \
+                 this server either had not taken the connection in yet (pyftpdlib then says \
+                 150, and 125 when it had) or always says 150 (vsftpd does)"
             }
         });
     }
