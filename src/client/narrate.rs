@@ -21,6 +21,8 @@
 //! ignored, so `client ... | head` cannot crash the client.
 
 use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use dialoguer::console::{Style, Term};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -33,6 +35,20 @@ use super::wire::Reply;
 pub struct Narrator {
     colour: bool,
     progress: bool,
+    /// Which side closed the last data connection, for the 226 that follows (see
+    /// [`Narrator::closed_by`]); shared by the clones, and taken by the next 226.
+    closer: Arc<AtomicU8>,
+}
+
+/// Which side closed a data connection: in stream mode the sender's close marks the end of
+/// the data (RFC 959 §3.4.1), so exactly one side does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Closer {
+    /// A download or a listing: the server sent, and closed.
+    Server = 1,
+    /// An upload: the client sent, and closed.
+    Client = 2,
 }
 
 impl Narrator {
@@ -43,6 +59,7 @@ impl Narrator {
         Narrator {
             colour: fancy,
             progress: fancy,
+            closer: Arc::default(),
         }
     }
 
@@ -51,6 +68,7 @@ impl Narrator {
         Narrator {
             colour: false,
             progress: false,
+            closer: Arc::default(),
         }
     }
 
@@ -82,12 +100,30 @@ impl Narrator {
         self.explain(reply.code);
     }
 
-    /// The one-line meaning of a reply code.
+    /// Say which side closed the data connection: the 226 that follows says it too.
+    pub fn closed_by(&self, closer: Closer) {
+        self.closer.store(closer as u8, Ordering::SeqCst);
+    }
+
+    /// The one-line meaning of a reply code. A 226 after a transfer says which side closed
+    /// the data connection; the shared table's sentence cannot know.
     pub fn explain(&self, code: u16) {
-        self.line(
-            &format!("   ({code}) {}", meaning(code)),
-            Style::new().dim(),
-        );
+        let closer = match code {
+            226 => self.closer.swap(0, Ordering::SeqCst),
+            _ => 0,
+        };
+        let text = match closer {
+            c if c == Closer::Server as u8 => {
+                "the transfer is complete: the server sent everything and closed the data \
+                 connection to mark the end"
+            }
+            c if c == Closer::Client as u8 => {
+                "the transfer is complete: the client's close of the data connection marked \
+                 the end, and the server has every byte"
+            }
+            _ => meaning(code),
+        };
+        self.line(&format!("   ({code}) {text}"), Style::new().dim());
     }
 
     /// A remark that is neither a command nor a reply.

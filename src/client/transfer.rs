@@ -24,6 +24,7 @@ use super::Client;
 use super::copy::{self, CopyError, Counts};
 use super::data::{self, DataMode, Pending};
 use super::error::ClientError;
+use super::narrate::Closer;
 use super::notes::{self, Note};
 use super::tls;
 use super::watch::ReplyWatch;
@@ -218,6 +219,12 @@ impl Client {
         }
         // Closing is the end-of-file marker in stream mode: the server replies after it.
         stream.close(outcome.is_ok());
+        if outcome.is_ok() {
+            self.narrator().closed_by(match downloading {
+                true => Closer::Server,
+                false => Closer::Client,
+            });
+        }
         let last = match final_reply {
             Some(reply) => reply,
             None => self.wire.read_reply("the reply that ends the transfer")?,

@@ -170,20 +170,25 @@ fn seed_flow_from_the_command_line() {
             "bytes received",
             "the server closed the data connection",
             "S: 226 ",
+            "   (226) the transfer is complete: the server sent everything and closed",
             "C: TYPE I\n",
             "C: PASV\n",
             "C: RETR baca_saya.txt\n",
             "S: 226 ",
+            "   (226) the transfer is complete: the server sent everything and closed",
             "saved baca_saya.txt",
             "C: PASV\n",
             "C: STOR notes.txt\n",
             "[data] 8 bytes sent; the client closed the data connection",
             "S: 226 ",
+            "   (226) the transfer is complete: the client's close of the data connection",
             "C: QUIT\n",
             "S: 221 ",
         ],
     );
     assert!(!stdout.contains("12345"), "the password leaked:\n{stdout}");
+    // Exactly one side closes a data connection, and the 226 says which.
+    assert!(!stdout.contains("server has closed"), "{stdout}");
     assert_eq!(check_pasv_arithmetic(&stdout), 3, "one PASV per transfer");
     assert!(
         output.stderr.is_empty(),
