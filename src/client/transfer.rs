@@ -21,7 +21,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::Client;
-use super::copy::{self, CopyError, Counts};
+use super::copy::{self, Carried, CopyError, Counts};
 use super::data::{self, DataMode, Pending};
 use super::error::ClientError;
 use super::narrate::Closer;
@@ -149,6 +149,11 @@ impl Client {
             }
         };
         let downloading = !matches!(direction, Direction::Send { .. });
+        let carried = match direction {
+            Direction::Listing(_) => Carried::Listing,
+            Direction::Receive { .. } => Carried::Download,
+            Direction::Send { .. } => Carried::Upload,
+        };
         let local_path = match &direction {
             Direction::Listing(_) => PathBuf::from("(the listing in memory)"),
             Direction::Receive { path, .. } | Direction::Send { path, .. } => path.to_path_buf(),
@@ -173,6 +178,11 @@ impl Client {
         let copied = match direction {
             Direction::Listing(listing) => {
                 let copied = copy::receive(&mut watched, listing, true, bar.as_ref());
+                // The bar goes before the lines are shown: printed under a live bar, they would
+                // push it up the screen, out of reach of its own clearing.
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
                 // What came over the data connection, shown before the reply that follows it.
                 for line in String::from_utf8_lossy(listing).lines() {
                     self.narrator().content(line);
@@ -193,7 +203,7 @@ impl Client {
         }
         let outcome = match copied {
             Ok(counts) => {
-                copy::report(self.narrator(), counts, downloading);
+                copy::report(self.narrator(), counts, carried);
                 Ok(counts)
             }
             Err(CopyError::Network(source, counts)) => {

@@ -167,7 +167,8 @@ fn seed_flow_from_the_command_line() {
             "S: 125 ",
             "   | -rw-r--r--",
             "baca_saya.txt",
-            "bytes received",
+            "bytes of listing received (",
+            "once TYPE A's CRLF line ends became LF), shown above and not saved",
             "the server closed the data connection",
             "S: 226 ",
             "   (226) the transfer is complete: the server sent everything and closed",
@@ -187,6 +188,9 @@ fn seed_flow_from_the_command_line() {
         ],
     );
     assert!(!stdout.contains("12345"), "the password leaked:\n{stdout}");
+    // A listing is shown, never saved to a file.
+    let list_summary = stdout.lines().find(|l| l.contains("of listing")).unwrap();
+    assert!(!list_summary.contains("local file"), "{list_summary}");
     // Exactly one side closes a data connection, and the 226 says which.
     assert!(!stdout.contains("server has closed"), "{stdout}");
     assert_eq!(check_pasv_arithmetic(&stdout), 3, "one PASV per transfer");

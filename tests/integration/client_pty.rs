@@ -186,6 +186,17 @@ fn the_menu_is_driven_with_the_keyboard() {
             "{expected:?} is not on the screen:\n{screen}"
         );
     }
+    // Progress bars and spinners are cleared when their transfer ends: none is left frozen
+    // on the screen (a listing's lines printed under a live spinner used to strand it).
+    let frozen: Vec<&str> = screen
+        .lines()
+        .filter(|line| line.contains("[data]") && line.contains("B/s"))
+        .collect();
+    assert!(
+        frozen.is_empty(),
+        "a progress line stayed: {frozen:?}\n{screen}"
+    );
+    assert!(screen.contains("bytes of listing received"), "{screen}");
     // The prompt names the seed's password; what was typed is not echoed anywhere.
     assert_eq!(
         screen.matches("12345").count(),
