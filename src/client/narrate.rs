@@ -38,6 +38,9 @@ pub struct Narrator {
     /// Which side closed the last data connection, for the 226 that follows (see
     /// [`Narrator::closed_by`]); shared by the clones, and taken by the next 226.
     closer: Arc<AtomicU8>,
+    /// The terminal's width, to wrap explanations to; `None` when standard output is not a
+    /// terminal (a transcript keeps one line per remark, for grep).
+    width: Option<usize>,
 }
 
 /// Which side closed a data connection: in stream mode the sender's close marks the end of
@@ -55,11 +58,16 @@ impl Narrator {
     /// A narrator for this process's standard output: colour and progress bars only when it is
     /// a terminal and `plain` was not asked for.
     pub fn new(plain: bool) -> Narrator {
-        let fancy = !plain && Term::stdout().is_term();
+        let term = Term::stdout();
+        let fancy = !plain && term.is_term();
         Narrator {
             colour: fancy,
             progress: fancy,
             closer: Arc::default(),
+            width: term
+                .is_term()
+                .then(|| usize::from(term.size().1))
+                .filter(|w| *w >= 20),
         }
     }
 
@@ -69,6 +77,7 @@ impl Narrator {
             colour: false,
             progress: false,
             closer: Arc::default(),
+            width: None,
         }
     }
 
@@ -199,11 +208,128 @@ impl Narrator {
     }
 
     fn line(&self, text: &str, style: Style) {
-        let text = if self.colour {
-            style.apply_to(text).to_string()
-        } else {
-            text.to_string()
+        // Commands, replies and listing lines are shown exactly as they travelled; the
+        // explanations around them are wrapped to the terminal.
+        let exact = !text.starts_with("   ") || text.starts_with("   | ");
+        let lines = match self.width {
+            Some(width) if !exact => wrap(text, width),
+            _ => vec![text.to_string()],
         };
-        let _ = writeln!(io::stdout(), "{text}");
+        let mut out = io::stdout().lock();
+        for line in lines {
+            let line = if self.colour {
+                style.apply_to(line).to_string()
+            } else {
+                line
+            };
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
+/// `text` cut at spaces into lines of at most `width` characters; the continuation lines are
+/// indented like the text after the line's marker (`   (226) `, `   note: `, `   [data] `,
+/// `   > `), so a remark stays one block at any width. A word longer than a line is left
+/// whole.
+///
+/// ```
+/// use localftp::client::narrate::wrap;
+/// assert_eq!(
+///     wrap("   note: one two three", 20),
+///     ["   note: one two", "         three"]
+/// );
+/// ```
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    if text.chars().count() <= width {
+        return vec![text.to_string()];
+    }
+    let spaces = text.len() - text.trim_start_matches(' ').len();
+    let rest = &text[spaces..];
+    let marker = rest.split(' ').next().unwrap_or("");
+    let is_marker = matches!(marker, "note:" | "quiz:" | "[data]" | ">")
+        || (marker.len() == 5 && marker.starts_with('(') && marker.ends_with(')'));
+    let indent = if is_marker {
+        spaces + marker.len() + 1
+    } else {
+        spaces
+    };
+    // Past half the width the indent would leave too little room: fall back to the spaces.
+    let indent = if indent * 2 > width { spaces } else { indent };
+    let mut lines = Vec::new();
+    let mut line = text[..spaces].to_string();
+    let mut line_len = spaces;
+    let mut fresh = true;
+    for word in rest.split(' ').filter(|w| !w.is_empty()) {
+        let len = word.chars().count();
+        if !fresh && line_len + 1 + len > width {
+            lines.push(std::mem::take(&mut line));
+            line = " ".repeat(indent);
+            line_len = indent;
+            fresh = true;
+        }
+        if !fresh {
+            line.push(' ');
+            line_len += 1;
+        }
+        line.push_str(word);
+        line_len += len;
+        fresh = false;
+    }
+    lines.push(line);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lines_are_left_alone() {
+        assert_eq!(wrap("   (226) done", 80), ["   (226) done"]);
+    }
+
+    #[test]
+    fn continuation_lines_line_up_after_the_marker() {
+        let text = "   (226) the transfer is complete: the server sent everything and closed the \
+                    data connection to mark the end";
+        let lines = wrap(text, 40);
+        assert!(lines.len() > 1, "{lines:?}");
+        for line in &lines {
+            assert!(line.chars().count() <= 40, "{line:?}");
+        }
+        for line in &lines[1..] {
+            assert!(
+                line.starts_with("         ") && !line.starts_with("          "),
+                "{line:?}"
+            );
+        }
+        assert_eq!(
+            lines.join(" ").split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn every_marker_sets_the_indent() {
+        for (text, indent) in [
+            ("   note: aaaa bbbb cccc dddd", 9),
+            ("   [data] aaaa bbbb cccc dddd", 10),
+            ("   > aaaa bbbb cccc dddd", 5),
+            ("   quiz: aaaa bbbb cccc dddd", 9),
+            ("   plain remark aaaa bbbb cccc", 3),
+        ] {
+            let lines = wrap(text, 20);
+            assert!(lines.len() > 1, "{lines:?}");
+            let second = &lines[1];
+            let spaces = second.len() - second.trim_start().len();
+            assert_eq!(spaces, indent, "{text:?}: {lines:?}");
+        }
+    }
+
+    #[test]
+    fn a_word_longer_than_the_line_stays_whole() {
+        let lines = wrap("   note: 0123456789012345678901234567890 x", 20);
+        assert_eq!(lines[0], "   note:");
+        assert!(lines.contains(&"         0123456789012345678901234567890".to_string()));
     }
 }

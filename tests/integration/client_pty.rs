@@ -24,6 +24,11 @@ struct Tmux {
 impl Tmux {
     /// Start `program args…` in a detached 160×50 session, in `dir`, or `None` without tmux.
     fn start(dir: &Path, program: &Path, args: &[&str]) -> Option<Tmux> {
+        Tmux::start_sized(dir, program, args, 160)
+    }
+
+    /// The same, `columns` wide.
+    fn start_sized(dir: &Path, program: &Path, args: &[&str], columns: u16) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             eprintln!("skipped: tmux is not installed, so no pseudo-terminal can be driven");
             return None;
@@ -35,7 +40,17 @@ impl Tmux {
         let tmux = Tmux {
             socket: format!("localftp-pty-{}-{nanos}", std::process::id()),
         };
-        let mut command = vec!["new-session", "-d", "-s", "client", "-x", "160", "-y", "50"];
+        let columns = columns.to_string();
+        let mut command = vec![
+            "new-session",
+            "-d",
+            "-s",
+            "client",
+            "-x",
+            &columns,
+            "-y",
+            "50",
+        ];
         let dir = dir.to_str().unwrap();
         // A shell runs the client and prints its exit code on the screen: tmux does not always
         // collect the exit status of a pane's process in time to be asked for it. Ctrl-C at the
@@ -380,4 +395,32 @@ fn ctrl_c_after_a_refused_login_says_the_connection_closes_unlogged() {
         screen.contains("the control connection was open but not logged in"),
         "{screen}"
     );
+}
+
+/// At 80 columns the explanations are wrapped by the client, each continuation line indented
+/// under the text after its marker: no line is longer than the terminal (`capture-pane -J`
+/// would join the terminal's own wraps into one long line).
+#[test]
+fn explanations_wrap_to_an_80_column_terminal_with_their_indent() {
+    let server = TestServer::start();
+    let local = tempfile::tempdir().unwrap();
+    let port = server.addr.port().to_string();
+    let binary = client_binary();
+    let args = ["--port", &port, "--password", "12345", "pwd", "ls"];
+    let Some(tmux) = Tmux::start_sized(local.path(), &binary, &args, 80) else {
+        return;
+    };
+    let screen = tmux.wait_for("[exit code 0]", 1);
+    let long: Vec<&str> = screen
+        .lines()
+        .filter(|line| !line.starts_with("   | ") && line.chars().count() > 80)
+        .collect();
+    assert!(long.is_empty(), "lines wider than 80: {long:?}\n{screen}");
+    // The 331's meaning and the first `note` or `[data]` remark run onto a second line, lined
+    // up after "   (331) " and the like.
+    let lines: Vec<&str> = screen.lines().collect();
+    let continued = lines.windows(2).any(|w| {
+        w[0].starts_with("   (") && w[1].starts_with("         ") && !w[1].starts_with("          ")
+    });
+    assert!(continued, "no wrapped (ddd) explanation:\n{screen}");
 }
