@@ -46,19 +46,20 @@ use localftp::client::{Options, run};
 #[derive(Parser, Debug)]
 #[command(version, about, after_help = SCRIPT_HELP)]
 struct Flags {
-    /// Server host [default: 127.0.0.1; asked for at the menu].
+    /// Server host [default: 127.0.0.1; asked for at the menu unless --password is given].
     #[arg(long)]
     host: Option<String>,
 
-    /// Control port [default: 2122; asked for at the menu].
+    /// Control port [default: 2122; asked for at the menu unless --password is given].
     #[arg(long)]
     port: Option<u16>,
 
-    /// User name [default: user; asked for at the menu].
+    /// User name [default: user; asked for at the menu unless --password is given].
     #[arg(long)]
     user: Option<String>,
 
-    /// Password [asked for, hidden, at a terminal]. Visible to other local users in `ps`.
+    /// Password [asked for, hidden, at a terminal; Enter takes the seed's 12345]. Visible to
+    /// other local users in `ps`.
     #[arg(long)]
     password: Option<String>,
 

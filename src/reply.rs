@@ -221,7 +221,7 @@ impl ReplyCode {
             ClosingControlConnection => "goodbye: the server closes the control connection",
             DataConnectionOpenNoTransfer => "the data connection is open but nothing is being sent",
             ClosingDataConnection => {
-                "the transfer is complete and the server has closed the data connection"
+                "the transfer is complete and the data connection is closed (by the side that sent)"
             }
             EnteringPassiveMode => {
                 "passive mode: the server listens on the address in brackets, \

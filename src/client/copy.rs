@@ -174,28 +174,45 @@ impl LineEndings {
     }
 }
 
+/// What a data connection carried, for [`report`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// A listing, shown on screen and never saved.
+    Listing,
+    /// A file, downloaded into a local one.
+    Download,
+    /// A file, uploaded from a local one.
+    Upload,
+}
+
 /// Say how the data connection ended and how many bytes it carried.
-pub fn report(narrator: &Narrator, counts: Counts, downloading: bool) {
-    let converted = if counts.wire != counts.local {
-        format!(
+pub fn report(narrator: &Narrator, counts: Counts, carried: Carried) {
+    let converted = match (counts.wire != counts.local, carried) {
+        (false, _) => String::new(),
+        (true, Carried::Listing) => {
+            format!(" ({} once TYPE A's CRLF line ends became LF)", counts.local)
+        }
+        (true, _) => format!(
             " ({} bytes in the local file: TYPE A changed the line endings)",
             counts.local
-        )
-    } else {
-        String::new()
+        ),
     };
-    if downloading {
-        narrator.data(&format!(
+    narrator.data(&match carried {
+        Carried::Listing => format!(
+            "{} bytes of listing received{converted}, shown above and not saved; the server \
+             closed the data connection (end of data)",
+            counts.wire
+        ),
+        Carried::Download => format!(
             "{} bytes received{converted}; the server closed the data connection (end of data)",
             counts.wire
-        ));
-    } else {
-        narrator.data(&format!(
+        ),
+        Carried::Upload => format!(
             "{} bytes sent{converted}; the client closed the data connection, \
              which tells the server the file is complete",
             counts.wire
-        ));
-    }
+        ),
+    });
 }
 
 #[cfg(test)]

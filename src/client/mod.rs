@@ -85,6 +85,7 @@ use data::DataMode;
 use error::ClientError;
 use narrate::Narrator;
 use quiz::SharedQuiz;
+use terminal::Phase;
 use tls::{Tls, Trust};
 use wire::Wire;
 
@@ -94,8 +95,12 @@ pub use menu::run;
 /// The seed's host: the server listens on the loopback interface only.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 
-/// The seed's user name (its password, `12345`, is typed at the prompt or given as a flag).
+/// The seed's user name.
 pub const DEFAULT_USER: &str = "user";
+
+/// The seed's password: given with `--password`, or typed at the hidden prompt, where Enter
+/// takes it like the other prompts take theirs.
+pub const DEFAULT_PASSWORD: &str = "12345";
 
 /// Everything the client needs to start; the example fills it from flags.
 #[derive(Debug, Clone)]
@@ -197,6 +202,7 @@ impl Client {
              (the three-way handshake), then the server speaks first"
         ));
         let (mut wire, _greeting) = Wire::connect(host, port, timeout, narrator, quiz)?;
+        terminal::set_phase(Phase::Connected);
         if let Some(tls) = tls {
             wire = tls::secure_control(wire, tls)?;
         }
@@ -240,6 +246,7 @@ impl Client {
             self.wire
                 .require(&format!("PASS {password}"), |code| code == 230)?;
         }
+        terminal::set_phase(Phase::LoggedIn);
         self.narrator()
             .note("logged in: every command from now on travels on this same control connection");
         Ok(())
@@ -333,6 +340,7 @@ impl Client {
             .stage("QUIT: end the session (RFC 959 §4.1.1)");
         let reply = self.wire.require("QUIT", |code| code == 221);
         self.quit = true;
+        terminal::set_phase(Phase::Ended);
         reply.map(|_| ())
     }
 

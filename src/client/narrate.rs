@@ -21,6 +21,8 @@
 //! ignored, so `client ... | head` cannot crash the client.
 
 use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use dialoguer::console::{Style, Term};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -33,16 +35,39 @@ use super::wire::Reply;
 pub struct Narrator {
     colour: bool,
     progress: bool,
+    /// Which side closed the last data connection, for the 226 that follows (see
+    /// [`Narrator::closed_by`]); shared by the clones, and taken by the next 226.
+    closer: Arc<AtomicU8>,
+    /// The terminal's width, to wrap explanations to; `None` when standard output is not a
+    /// terminal (a transcript keeps one line per remark, for grep).
+    width: Option<usize>,
+}
+
+/// Which side closed a data connection: in stream mode the sender's close marks the end of
+/// the data (RFC 959 §3.4.1), so exactly one side does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Closer {
+    /// A download or a listing: the server sent, and closed.
+    Server = 1,
+    /// An upload: the client sent, and closed.
+    Client = 2,
 }
 
 impl Narrator {
     /// A narrator for this process's standard output: colour and progress bars only when it is
     /// a terminal and `plain` was not asked for.
     pub fn new(plain: bool) -> Narrator {
-        let fancy = !plain && Term::stdout().is_term();
+        let term = Term::stdout();
+        let fancy = !plain && term.is_term();
         Narrator {
             colour: fancy,
             progress: fancy,
+            closer: Arc::default(),
+            width: term
+                .is_term()
+                .then(|| usize::from(term.size().1))
+                .filter(|w| *w >= 20),
         }
     }
 
@@ -51,6 +76,8 @@ impl Narrator {
         Narrator {
             colour: false,
             progress: false,
+            closer: Arc::default(),
+            width: None,
         }
     }
 
@@ -82,12 +109,30 @@ impl Narrator {
         self.explain(reply.code);
     }
 
-    /// The one-line meaning of a reply code.
+    /// Say which side closed the data connection: the 226 that follows says it too.
+    pub fn closed_by(&self, closer: Closer) {
+        self.closer.store(closer as u8, Ordering::SeqCst);
+    }
+
+    /// The one-line meaning of a reply code. A 226 after a transfer says which side closed
+    /// the data connection; the shared table's sentence cannot know.
     pub fn explain(&self, code: u16) {
-        self.line(
-            &format!("   ({code}) {}", meaning(code)),
-            Style::new().dim(),
-        );
+        let closer = match code {
+            226 => self.closer.swap(0, Ordering::SeqCst),
+            _ => 0,
+        };
+        let text = match closer {
+            c if c == Closer::Server as u8 => {
+                "the transfer is complete: the server sent everything and closed the data \
+                 connection to mark the end"
+            }
+            c if c == Closer::Client as u8 => {
+                "the transfer is complete: the client's close of the data connection marked \
+                 the end, and the server has every byte"
+            }
+            _ => meaning(code),
+        };
+        self.line(&format!("   ({code}) {text}"), Style::new().dim());
     }
 
     /// A remark that is neither a command nor a reply.
@@ -163,11 +208,128 @@ impl Narrator {
     }
 
     fn line(&self, text: &str, style: Style) {
-        let text = if self.colour {
-            style.apply_to(text).to_string()
-        } else {
-            text.to_string()
+        // Commands, replies and listing lines are shown exactly as they travelled; the
+        // explanations around them are wrapped to the terminal.
+        let exact = !text.starts_with("   ") || text.starts_with("   | ");
+        let lines = match self.width {
+            Some(width) if !exact => wrap(text, width),
+            _ => vec![text.to_string()],
         };
-        let _ = writeln!(io::stdout(), "{text}");
+        let mut out = io::stdout().lock();
+        for line in lines {
+            let line = if self.colour {
+                style.apply_to(line).to_string()
+            } else {
+                line
+            };
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
+/// `text` cut at spaces into lines of at most `width` characters; the continuation lines are
+/// indented like the text after the line's marker (`   (226) `, `   note: `, `   [data] `,
+/// `   > `), so a remark stays one block at any width. A word longer than a line is left
+/// whole.
+///
+/// ```
+/// use localftp::client::narrate::wrap;
+/// assert_eq!(
+///     wrap("   note: one two three", 20),
+///     ["   note: one two", "         three"]
+/// );
+/// ```
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    if text.chars().count() <= width {
+        return vec![text.to_string()];
+    }
+    let spaces = text.len() - text.trim_start_matches(' ').len();
+    let rest = &text[spaces..];
+    let marker = rest.split(' ').next().unwrap_or("");
+    let is_marker = matches!(marker, "note:" | "quiz:" | "[data]" | ">")
+        || (marker.len() == 5 && marker.starts_with('(') && marker.ends_with(')'));
+    let indent = if is_marker {
+        spaces + marker.len() + 1
+    } else {
+        spaces
+    };
+    // Past half the width the indent would leave too little room: fall back to the spaces.
+    let indent = if indent * 2 > width { spaces } else { indent };
+    let mut lines = Vec::new();
+    let mut line = text[..spaces].to_string();
+    let mut line_len = spaces;
+    let mut fresh = true;
+    for word in rest.split(' ').filter(|w| !w.is_empty()) {
+        let len = word.chars().count();
+        if !fresh && line_len + 1 + len > width {
+            lines.push(std::mem::take(&mut line));
+            line = " ".repeat(indent);
+            line_len = indent;
+            fresh = true;
+        }
+        if !fresh {
+            line.push(' ');
+            line_len += 1;
+        }
+        line.push_str(word);
+        line_len += len;
+        fresh = false;
+    }
+    lines.push(line);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lines_are_left_alone() {
+        assert_eq!(wrap("   (226) done", 80), ["   (226) done"]);
+    }
+
+    #[test]
+    fn continuation_lines_line_up_after_the_marker() {
+        let text = "   (226) the transfer is complete: the server sent everything and closed the \
+                    data connection to mark the end";
+        let lines = wrap(text, 40);
+        assert!(lines.len() > 1, "{lines:?}");
+        for line in &lines {
+            assert!(line.chars().count() <= 40, "{line:?}");
+        }
+        for line in &lines[1..] {
+            assert!(
+                line.starts_with("         ") && !line.starts_with("          "),
+                "{line:?}"
+            );
+        }
+        assert_eq!(
+            lines.join(" ").split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn every_marker_sets_the_indent() {
+        for (text, indent) in [
+            ("   note: aaaa bbbb cccc dddd", 9),
+            ("   [data] aaaa bbbb cccc dddd", 10),
+            ("   > aaaa bbbb cccc dddd", 5),
+            ("   quiz: aaaa bbbb cccc dddd", 9),
+            ("   plain remark aaaa bbbb cccc", 3),
+        ] {
+            let lines = wrap(text, 20);
+            assert!(lines.len() > 1, "{lines:?}");
+            let second = &lines[1];
+            let spaces = second.len() - second.trim_start().len();
+            assert_eq!(spaces, indent, "{text:?}: {lines:?}");
+        }
+    }
+
+    #[test]
+    fn a_word_longer_than_the_line_stays_whole() {
+        let lines = wrap("   note: 0123456789012345678901234567890 x", 20);
+        assert_eq!(lines[0], "   note:");
+        assert!(lines.contains(&"         0123456789012345678901234567890".to_string()));
     }
 }

@@ -2,17 +2,53 @@
 //!
 //! Ctrl-C ends the client at once, but tidily (exit code 130): a menu hides the cursor and the
 //! password prompt turns echo off, and a bare SIGINT would leave the terminal that way. A
-//! download in progress stays in its `.part` file, never under its final name.
+//! download in progress stays in its `.part` file, never under its final name. What the
+//! server sees depends on how far the session got ([`Phase`]), and the last line says which.
 
 use std::io::{self, Write};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use dialoguer::console::Term;
 use dialoguer::theme::Theme;
 use dialoguer::{Input, Password};
 
+use super::DEFAULT_PASSWORD;
 use super::error::ClientError;
+
+/// How far the session has got, for the line Ctrl-C prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    /// No connection yet (the prompts for host, port, user and password): nothing was sent.
+    NotConnected = 0,
+    /// The control connection is open, and no login has succeeded on it yet.
+    Connected = 1,
+    /// Logged in.
+    LoggedIn = 2,
+    /// QUIT was answered: the server has ended the session.
+    Ended = 3,
+}
+
+static PHASE: AtomicU8 = AtomicU8::new(Phase::NotConnected as u8);
+
+/// Record how far the session has got.
+pub fn set_phase(phase: Phase) {
+    PHASE.store(phase as u8, Ordering::SeqCst);
+}
+
+/// What stopping now means for the server, as the end of the Ctrl-C line.
+fn what_the_server_sees() -> &'static str {
+    match PHASE.load(Ordering::SeqCst) {
+        0 => "no connection had been opened yet, so nothing was sent to the server",
+        1 => {
+            "the control connection was open but not logged in: the server sees it close, \
+             with no QUIT"
+        }
+        2 => "the server sees the control connection close, with no QUIT",
+        _ => "the session had already ended with QUIT",
+    }
+}
 
 /// Set while the hidden password prompt has switched the terminal's echo off.
 static SECRET_PROMPT: AtomicBool = AtomicBool::new(false);
@@ -29,15 +65,33 @@ pub fn ask(theme: &dyn Theme, prompt: &str, default: Option<&str>) -> Result<Str
     keyed(|| input.interact_text())
 }
 
-/// Ask for the password without echoing it.
+/// Ask for the password without echoing it; Enter alone takes the seed's, as the prompt says
+/// (a student who presses Enter at every prompt expects the seed's login, not an empty
+/// password and a 530). The line left on screen says which it was, without a row of stars
+/// that would hint at a length.
 pub fn secret(theme: &dyn Theme) -> Result<String, ClientError> {
+    let prompt = format!("Password (Enter: {DEFAULT_PASSWORD}, the seed's)");
     SECRET_PROMPT.store(true, Ordering::SeqCst);
     let password = Password::with_theme(theme)
-        .with_prompt("Password")
+        .with_prompt(&prompt)
         .allow_empty_password(true)
+        .report(false)
         .interact();
     SECRET_PROMPT.store(false, Ordering::SeqCst);
-    password.map_err(prompt_failed)
+    let password = password.map_err(prompt_failed)?;
+    let (password, said) = if password.is_empty() {
+        (DEFAULT_PASSWORD.to_string(), "the seed's, by Enter")
+    } else {
+        (password, "typed, hidden")
+    };
+    let mut line = String::new();
+    if theme
+        .format_input_prompt_selection(&mut line, "Password", said)
+        .is_ok()
+    {
+        let _ = Term::stderr().write_line(&line);
+    }
+    Ok(password)
 }
 
 /// Run a prompt that reads keys one by one (a menu, a line of input). Such a prompt sees
@@ -91,7 +145,8 @@ fn interrupted() -> ! {
     }
     let _ = writeln!(
         io::stderr(),
-        "\ninterrupted (Ctrl-C): the client stops here; the server sees the connection close"
+        "\ninterrupted (Ctrl-C): the client stops here; {}",
+        what_the_server_sees()
     );
     std::process::exit(130);
 }

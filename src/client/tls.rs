@@ -6,7 +6,7 @@
 //! C: AUTH TLS                  "let us switch to TLS on this connection" (RFC 4217 §4)
 //! S: 234 …                     yes: the next bytes on the wire are the TLS handshake
 //!    (handshake)               ClientHello, ServerHello, certificate, Finished
-//! C: USER user / PASS *****    encrypted from here on
+//! C: USER user / PASS (hidden)    encrypted from here on
 //! C: PBSZ 0       S: 200       a buffer size TLS does not use: always 0 (§8)
 //! C: PROT P       S: 200       data connections are TLS too (§9)
 //! ```

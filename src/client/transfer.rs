@@ -21,9 +21,10 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::Client;
-use super::copy::{self, CopyError, Counts};
+use super::copy::{self, Carried, CopyError, Counts};
 use super::data::{self, DataMode, Pending};
 use super::error::ClientError;
+use super::narrate::Closer;
 use super::notes::{self, Note};
 use super::tls;
 use super::watch::ReplyWatch;
@@ -98,21 +99,28 @@ impl Client {
         self.move_bytes(command, rest, pending, direction, reply, final_reply)
     }
 
-    /// Say what the 1yz reply means here.
+    /// Say what the 1yz reply means here. What other servers do, from their source:
+    /// pyftpdlib (`push_dtp_data` for LIST, MLSD and RETR, `ftp_STOR` for uploads) says 125
+    /// when it has already accepted the data connection as the command arrives, and 150 when it
+    /// has not yet, so the same server may answer either, depending on timing; vsftpd always
+    /// says 150 ("150 Opening BINARY mode data connection", "150 Here comes the directory
+    /// listing").
     fn explain_preliminary(&self, code: u16) {
         self.narrator().note(match (code, self.mode) {
             (125, DataMode::Active) => {
-                "125: the server had connected to our port already (pyftpdlib does so as soon \
-                 as PORT arrives)"
+                "125: the server had connected to our port before the command came (pyftpdlib \
+                 connects as soon as PORT arrives, and says 125 once it has)"
             }
             (125, _) => {
-                "125, not 150: we connected right after the 227/229, before sending the \
-                 command (pyftpdlib does the same; vsftpd says 150 even then)"
+                "125, not 150: we connected right after the 227/229, and the server had taken \
+                 that connection in before the command came (pyftpdlib says 125 then, 150 when \
+                 it has not yet; vsftpd always says 150)"
             }
             (_, DataMode::Active) => "150: the server connects to the client's port now",
             _ => {
-                "150: the transfer starts now (vsftpd and pyftpdlib send 150 even when the \
-                 client is already connected; servers that notice say 125)"
+                "150: the transfer starts now; we connected before sending the command, but \
+                 this server either had not taken the connection in yet (pyftpdlib then says \
+                 150, and 125 when it had) or always says 150 (vsftpd does)"
             }
         });
     }
@@ -141,6 +149,11 @@ impl Client {
             }
         };
         let downloading = !matches!(direction, Direction::Send { .. });
+        let carried = match direction {
+            Direction::Listing(_) => Carried::Listing,
+            Direction::Receive { .. } => Carried::Download,
+            Direction::Send { .. } => Carried::Upload,
+        };
         let local_path = match &direction {
             Direction::Listing(_) => PathBuf::from("(the listing in memory)"),
             Direction::Receive { path, .. } | Direction::Send { path, .. } => path.to_path_buf(),
@@ -165,6 +178,11 @@ impl Client {
         let copied = match direction {
             Direction::Listing(listing) => {
                 let copied = copy::receive(&mut watched, listing, true, bar.as_ref());
+                // The bar goes before the lines are shown: printed under a live bar, they would
+                // push it up the screen, out of reach of its own clearing.
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
                 // What came over the data connection, shown before the reply that follows it.
                 for line in String::from_utf8_lossy(listing).lines() {
                     self.narrator().content(line);
@@ -185,7 +203,7 @@ impl Client {
         }
         let outcome = match copied {
             Ok(counts) => {
-                copy::report(self.narrator(), counts, downloading);
+                copy::report(self.narrator(), counts, carried);
                 Ok(counts)
             }
             Err(CopyError::Network(source, counts)) => {
@@ -211,6 +229,12 @@ impl Client {
         }
         // Closing is the end-of-file marker in stream mode: the server replies after it.
         stream.close(outcome.is_ok());
+        if outcome.is_ok() {
+            self.narrator().closed_by(match downloading {
+                true => Closer::Server,
+                false => Closer::Client,
+            });
+        }
         let last = match final_reply {
             Some(reply) => reply,
             None => self.wire.read_reply("the reply that ends the transfer")?,

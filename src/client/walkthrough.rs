@@ -30,11 +30,8 @@ use super::error::ClientError;
 use super::narrate::Narrator;
 use super::quiz::SharedQuiz;
 use super::tls::Tls;
-use super::{Client, DEFAULT_HOST, DEFAULT_USER, Options};
+use super::{Client, DEFAULT_HOST, DEFAULT_PASSWORD, DEFAULT_USER, Options};
 use crate::server::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_PORT};
-
-/// The seed's password, used when `--password` is not given.
-const SEED_PASSWORD: &str = "12345";
 
 /// The name the downloaded file is uploaded under in step 7.
 const UPLOAD_NAME: &str = "copy_of_baca_saya.txt";
@@ -53,7 +50,7 @@ pub fn play(options: &Options, narrator: Narrator, quiz: Option<SharedQuiz>) -> 
     let password = options
         .password
         .clone()
-        .unwrap_or_else(|| SEED_PASSWORD.into());
+        .unwrap_or_else(|| DEFAULT_PASSWORD.into());
     let mut walk = Walk {
         narrator: narrator.clone(),
         pause: io::stdin().is_terminal(),

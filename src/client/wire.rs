@@ -48,17 +48,19 @@ const MAX_LINE: usize = 8 * 1024;
 /// The most lines one multi-line reply may have (a FEAT or HELP reply has a few dozen).
 const MAX_LINES: usize = 10_000;
 
-/// How a command is shown: the password of `PASS` is masked, everything else is as sent.
+/// How a command is shown: the password of `PASS` is replaced by `(hidden)`, whatever its
+/// length (a row of stars would suggest one), everything else is as sent.
 ///
 /// ```
 /// use localftp::client::wire::shown;
-/// assert_eq!(shown("PASS 12345"), "PASS *****");
-/// assert_eq!(shown("pass secret"), "pass *****");
+/// assert_eq!(shown("PASS 12345"), "PASS (hidden)");
+/// assert_eq!(shown("pass secret"), "pass (hidden)");
+/// assert_eq!(shown("PASS "), "PASS (hidden)");
 /// assert_eq!(shown("USER user"), "USER user");
 /// ```
 pub fn shown(line: &str) -> String {
     match line.split_once(' ') {
-        Some((verb, _)) if verb.eq_ignore_ascii_case("PASS") => format!("{verb} *****"),
+        Some((verb, _)) if verb.eq_ignore_ascii_case("PASS") => format!("{verb} (hidden)"),
         _ => line.to_string(),
     }
 }

@@ -650,6 +650,8 @@ fn the_seed_flow_works_against_a_real_pyftpdlib() {
         Vec::<&str>::new(),
         "pyftpdlib keeps to the RFCs"
     );
+    // Whichever of 125 and 150 pyftpdlib sent (it depends on timing), the line says why.
+    assert!(!preliminary_notes_agree(&stdout).is_empty(), "{stdout}");
     assert_eq!(
         fs::read(local.path().join("baca_saya.txt")).unwrap(),
         b"Halo dari pyftpdlib.\n"
@@ -658,6 +660,62 @@ fn the_seed_flow_works_against_a_real_pyftpdlib() {
         fs::read(root.path().join("notes.txt")).unwrap(),
         b"catatan\n"
     );
+}
+
+/// The line of explanation after each `S: 125` and `S: 150` reply, with its code.
+fn preliminary_notes(stdout: &str) -> Vec<(u16, String)> {
+    let lines: Vec<&str> = stdout.lines().collect();
+    lines
+        .windows(3)
+        .filter_map(|w| {
+            let code = match &w[0][..w[0].len().min(6)] {
+                "S: 125" => 125,
+                "S: 150" => 150,
+                _ => return None,
+            };
+            Some((code, w[2].trim().to_string()))
+        })
+        .collect()
+}
+
+/// Check each 125 and 150 explanation against the code it follows; the codes seen.
+fn preliminary_notes_agree(stdout: &str) -> Vec<u16> {
+    let mut seen = Vec::new();
+    for (code, why) in preliminary_notes(stdout) {
+        let expected = match code {
+            125 => "pyftpdlib says 125 then, 150 when it has not yet; vsftpd always says 150",
+            _ => "(pyftpdlib then says 150, and 125 when it had) or always says 150 (vsftpd does)",
+        };
+        assert!(why.contains(expected), "after {code}: {why}\n{stdout}");
+        seen.push(code);
+    }
+    seen
+}
+
+/// What the 125 and 150 explanations say of other servers agrees with their source: pyftpdlib
+/// says 125 when it had taken the data connection in before the command, 150 when not yet;
+/// vsftpd always 150. Against localftp (125) and a scripted server that says 150.
+#[test]
+fn the_125_and_150_explanations_agree_with_what_each_server_does() {
+    let server = TestServer::start();
+    let local = tempfile::tempdir().unwrap();
+    let output = client(&server, local.path())
+        .args(["--password", "12345", "get baca_saya.txt", "ls"])
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&output);
+    let (quirky, _dir) = against(Quirk::PlainPasv, &[], &["get f.txt", "ls"]);
+    let scripted = stdout_of(&quirky);
+    let mut seen = preliminary_notes_agree(&stdout);
+    seen.extend(preliminary_notes_agree(&scripted));
+    assert!(
+        seen.contains(&125) && seen.contains(&150),
+        "{seen:?}\n{stdout}\n{scripted}"
+    );
+    for text in [&stdout, &scripted] {
+        assert!(!text.contains("pyftpdlib does the same"), "{text}");
+        assert!(!text.contains("vsftpd and pyftpdlib send 150"), "{text}");
+    }
 }
 
 /// A tmux session running the client, for the prompts that need a terminal; killed on drop.
