@@ -348,6 +348,8 @@ fn ctrl_c_before_connecting_says_nothing_was_sent() {
     // The port of a server that does not exist: the client must never get that far.
     for (stop_at, args) in [
         ("Host (127.0.0.1)", vec!["--port", "1"]),
+        ("Port (2122)", vec!["--host", "127.0.0.1"]),
+        ("User (user)", vec!["--host", "127.0.0.1", "--port", "1"]),
         (
             "Password (Enter",
             vec!["--host", "127.0.0.1", "--port", "1", "--user", "u"],

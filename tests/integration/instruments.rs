@@ -405,3 +405,28 @@ fn faults_are_logged_when_they_fire_and_named_at_start() {
     let log = server.wait_for_log("fault wrong-227: 227 announces 10.255.255.1");
     assert!(log.contains("WARN"), "{log}");
 }
+
+/// A fault's log line is written for a person: `RETR stops after 69 bytes`, never Rust's debug
+/// form (`Some(69)`).
+#[test]
+fn a_fault_log_line_reads_as_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let args = [
+        "--port",
+        "0",
+        "--root",
+        root.to_str().unwrap(),
+        "--fault",
+        "early-close",
+    ];
+    let mut server = run(dir.path(), &args);
+    let mut c = Control::connect(server.addr);
+    c.expect(220);
+    c.cmd("USER user", 331);
+    c.cmd("PASS 12345", 230);
+    c.cmd("TYPE I", 200);
+    let _ = c.download("RETR baca_saya.txt");
+    let log = server.wait_for_log("fault early-close: RETR stops after 69 bytes");
+    assert!(!log.contains("Some("), "{log}");
+}

@@ -1022,6 +1022,42 @@ fn check_port_arithmetic(output: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Following the course leaves the checkout clean: every folder a lesson's server writes into
+/// (`--transcript DIR`, from the top of the checkout) is one that git ignores.
+#[test]
+fn the_folders_lessons_write_into_are_ignored_by_git() {
+    let doc = lessons_text();
+    let mut folders = Vec::new();
+    for block in marked_blocks(&doc) {
+        if let Step::Server { flags, .. } = &block.step {
+            for pair in flags.windows(2) {
+                if pair[0] == "--transcript" {
+                    folders.push((block.line, pair[1].clone()));
+                }
+            }
+        }
+    }
+    assert!(
+        !folders.is_empty(),
+        "no lesson writes transcripts any more?"
+    );
+    for (line, folder) in folders {
+        let probe = format!("{folder}/session-1.txt");
+        let ignored = Command::new("git")
+            .args(["check-ignore", "-q", &probe])
+            .current_dir(repo())
+            .status();
+        match ignored {
+            Ok(status) if status.code() == Some(128) => return, // not a git checkout
+            Ok(status) => assert!(
+                status.success(),
+                "LESSONS.md:{line}: the server writes into {folder}/, which git does not ignore"
+            ),
+            Err(_) => return, // no git here
+        }
+    }
+}
+
 /// What in a shell block shows a client talking to the server.
 const CLIENT_DEMOS: &[&str] = &["--example client", "ftp://", "ftplib", "lftp ", "/dev/tcp"];
 
