@@ -73,6 +73,7 @@ pub mod notes;
 pub mod quiz;
 pub mod stream;
 mod terminal;
+pub mod tickets;
 pub mod tls;
 mod transfer;
 pub mod walkthrough;

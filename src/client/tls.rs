@@ -121,6 +121,10 @@ impl Tls {
                 .with_root_certificates(load_roots(path)?)
                 .with_no_client_auth(),
         };
+        let mut config = config;
+        // Enough TLS 1.3 tickets for long runs of uploads, which bring none (see `tickets`).
+        config.resumption =
+            rustls::client::Resumption::store(Arc::new(super::tickets::TicketStore::default()));
         Ok(Some(Tls {
             config: Arc::new(config),
             name,

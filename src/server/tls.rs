@@ -49,8 +49,11 @@ pub struct TlsConfig {
 
 /// TLS 1.3 session tickets the control connection sends after its handshake. An OpenSSL or
 /// GnuTLS client (curl, lftp, Python) resumes with one ticket again and again; a rustls client
-/// (the guided client, suppaftp) spends one per data connection, and keeps at most 8.
-const CONTROL_TICKETS: usize = 8;
+/// spends one per data connection. Uploads bring no new one (see `TlsConfig::new`), so this is
+/// how many uploads in a row such a client can make: the guided client keeps them all
+/// (`client::tickets`); rustls's own store (suppaftp's default) keeps 8. A ticket is about
+/// 150 bytes, sent once per login.
+const CONTROL_TICKETS: usize = 32;
 
 /// TLS sessions a session's cache remembers (TLS 1.2 session IDs): the control connection's,
 /// and a few data connections'.
