@@ -8,6 +8,7 @@
 //! | module | the one idea it teaches |
 //! |--------|-------------------------|
 //! | [`platform`] | where Linux, macOS and Windows differ: the one module with `cfg` in it |
+//! | [`seed`] | the classroom's defaults (port 2122, `user`/`12345`, `baca_saya.txt`), shared by server and client |
 //! | [`reply`] | every reply is a three-digit code with a meaning (RFC 959 §4.2); shared by server and client |
 //! | [`server`] | `Config`, `Server::bind` and the accept loop: one OS thread per connection |
 //! | `server::registry` | who is connected: the connection limits, and waking sessions for a shutdown |
@@ -45,7 +46,11 @@
 //! a directory service. Uploads are `fsync`ed before they replace a file (`--no-fsync` trades
 //! that for speed).
 
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "server")]
 pub mod platform;
 pub mod reply;
+pub mod seed;
+#[cfg(feature = "server")]
 pub mod server;

@@ -23,7 +23,7 @@ use super::quiz::{Guess, Quiz, SharedQuiz};
 use super::terminal::{ask, install_ctrl_c, keyed, secret};
 use super::tls::{self, Tls};
 use super::{Client, DEFAULT_HOST, DEFAULT_USER, FileType, Flow, Options, walkthrough};
-use crate::server::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_PORT};
+use crate::seed::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_PORT};
 
 /// Run the guided client: connect, log in, then the menu, the script or the walkthrough, then
 /// QUIT; with a quiz, its score at the end.

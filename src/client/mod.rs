@@ -94,14 +94,14 @@ pub use action::Action;
 pub use menu::run;
 
 /// The seed's host: the server listens on the loopback interface only.
-pub const DEFAULT_HOST: &str = "127.0.0.1";
+pub const DEFAULT_HOST: &str = crate::seed::SEED_HOST;
 
 /// The seed's user name.
-pub const DEFAULT_USER: &str = "user";
+pub const DEFAULT_USER: &str = crate::seed::SEED_USER;
 
 /// The seed's password: given with `--password`, or typed at the hidden prompt, where Enter
 /// takes it like the other prompts take theirs.
-pub const DEFAULT_PASSWORD: &str = "12345";
+pub const DEFAULT_PASSWORD: &str = crate::seed::SEED_PASSWORD;
 
 /// Everything the client needs to start; the example fills it from flags.
 #[derive(Debug, Clone)]

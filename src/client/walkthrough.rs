@@ -31,7 +31,7 @@ use super::narrate::Narrator;
 use super::quiz::SharedQuiz;
 use super::tls::Tls;
 use super::{Client, DEFAULT_HOST, DEFAULT_PASSWORD, DEFAULT_USER, Options};
-use crate::server::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_PORT};
+use crate::seed::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_PORT};
 
 /// The name the downloaded file is uploaded under in step 7.
 const UPLOAD_NAME: &str = "copy_of_baca_saya.txt";

@@ -50,17 +50,9 @@ use std::time::Duration;
 use registry::{Limits, Registry};
 use users::{User, Users};
 
-/// The seed's greeting, sent as `220 Selamat datang di Local FTP Server` ("welcome").
-pub const SEED_BANNER: &str = "Selamat datang di Local FTP Server";
-
-/// The seed's control port. FTP's standard port is 21, which needs root on Unix.
-pub const SEED_PORT: u16 = 2122;
-
-/// The seed's sample file, created in the root at start if missing.
-pub const SAMPLE_FILE: &str = "baca_saya.txt";
-
-/// The seed's empty sample folder, created in the root at start if missing.
-pub const SAMPLE_FOLDER: &str = "Folder_Tes";
+// The classroom's defaults live in `crate::seed`, shared with the client; these names stay
+// here too, for programs that embed the server.
+pub use crate::seed::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_BANNER, SEED_PORT};
 
 /// What `baca_saya.txt` holds when the server creates it.
 const SAMPLE_TEXT: &str = "Halo! This is baca_saya.txt (\"read me\" in Indonesian), served by localftp.\n\
@@ -194,8 +186,15 @@ impl Default for Config {
 
 /// The seed's account: `user` / `12345` with the letters `elradfmw`, at home in `root`.
 pub fn seed_user(root: &Path) -> User {
-    let perms = "elradfmw".parse().expect("the seed's letters are valid");
-    User::new("user", "12345", perms, root)
+    let perms = crate::seed::SEED_PERMS
+        .parse()
+        .expect("the seed's letters are valid");
+    User::new(
+        crate::seed::SEED_USER,
+        crate::seed::SEED_PASSWORD,
+        perms,
+        root,
+    )
 }
 
 /// Why the server could not start. `main` prints it on one line and exits non-zero.
