@@ -227,6 +227,48 @@ fn allo_acct_rein() {
     );
 }
 
+/// REIN starts every per-login setting over, as a new connection would have them: the folder,
+/// TYPE, REST, RNFR, a PASV plan, EPSV ALL, and the MLST facts chosen with OPTS MLST.
+#[test]
+fn rein_resets_every_per_login_setting() {
+    let server = TestServer::start();
+    let mut c = server.login();
+    c.cmd("CWD Folder_Tes", 250);
+    c.cmd("TYPE I", 200);
+    c.cmd("OPTS MLST type;", 200);
+    c.cmd("REST 5", 350);
+    c.cmd("RNFR /baca_saya.txt", 350);
+    let _data = c.pasv();
+    c.cmd("EPSV ALL", 200);
+    c.cmd("REIN", 220);
+    c.cmd("USER user", 331);
+    c.cmd("PASS 12345", 230);
+    assert!(c.cmd("PWD", 257).text().starts_with("\"/\""));
+    c.cmd("RNTO elsewhere.txt", 503);
+    // After EPSV ALL only EPSV may set up a data connection; after REIN, PASV works again.
+    c.cmd("PASV", 227);
+    c.cmd("ABOR", 225);
+    let facts = c.cmd("MLST /baca_saya.txt", 250).text();
+    assert!(
+        facts.contains("size=") && facts.contains("perm="),
+        "OPTS MLST must be forgotten by REIN: {facts}"
+    );
+    // TYPE is back to A: SIZE counts CRLF line ends in ASCII, so it differs from the bytes.
+    let size: u64 = c
+        .cmd("SIZE /baca_saya.txt", 213)
+        .text()
+        .trim()
+        .parse()
+        .unwrap();
+    let bytes = std::fs::metadata(server.path("baca_saya.txt"))
+        .unwrap()
+        .len();
+    assert!(
+        size > bytes,
+        "TYPE must be A again after REIN: SIZE {size}, {bytes} bytes"
+    );
+}
+
 /// Listen for an active-mode data connection on loopback; returns the listener and its port.
 fn active_listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -172,6 +172,7 @@ impl Session {
         self.epsv_all = false;
         self.restart_offset = None;
         self.rename_from = None;
+        self.mlst_facts = crate::server::listing::Facts::ALL;
         // TLS on the control connection cannot be undone (that would need CCC); PBSZ and PROT
         // start over.
         self.security.pbsz = false;
