@@ -551,3 +551,50 @@ pub fn open_in_place(jail: &Jail, target: &str, offset: Option<u64>) -> Result<U
         finish: Finish::InPlace,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leftovers(home: &std::path::Path) -> Vec<String> {
+        std::fs::read_dir(home)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(UPLOAD_TEMP_PREFIX))
+            .collect()
+    }
+
+    /// An upload's temporary file goes away however the upload ends: dropped unfinished, or on
+    /// a thread that panics in the middle of it. Only `commit` makes it the target.
+    #[test]
+    fn the_temporary_file_removes_itself_even_on_a_panic() {
+        let home = tempfile::tempdir().unwrap();
+        let jail = Jail::new(home.path()).unwrap();
+        std::fs::write(home.path().join("old.txt"), "old").unwrap();
+
+        let upload = create_upload(jail.clone(), "/old.txt").unwrap();
+        assert_eq!(leftovers(home.path()).len(), 1);
+        drop(upload);
+        assert!(leftovers(home.path()).is_empty(), "dropped: removed");
+
+        let panicking = jail.clone();
+        let result = std::thread::spawn(move || {
+            let mut upload = create_upload(panicking, "/old.txt").unwrap();
+            std::io::Write::write_all(&mut upload.file, b"half").unwrap();
+            panic!("the transfer thread fails mid-upload");
+        })
+        .join();
+        assert!(result.is_err());
+        assert!(leftovers(home.path()).is_empty(), "panicked: removed");
+        assert_eq!(std::fs::read(home.path().join("old.txt")).unwrap(), b"old");
+
+        let mut upload = create_upload(jail, "/old.txt").unwrap();
+        std::io::Write::write_all(&mut upload.file, b"new").unwrap();
+        let Finish::Rename(temp) = upload.finish else {
+            panic!("STOR renames")
+        };
+        temp.commit().unwrap();
+        assert!(leftovers(home.path()).is_empty(), "committed: renamed");
+        assert_eq!(std::fs::read(home.path().join("old.txt")).unwrap(), b"new");
+    }
+}
