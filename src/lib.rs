@@ -25,7 +25,8 @@
 //! | `server::trace` | `--explain` (why each reply) and `--transcript` (each session in a file) |
 //! | `server::faults` | `--fault NAME`: misbehaving on purpose, so students write robust clients |
 //! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard: 150 … 226 |
-//! | `server::copy` | moving the bytes: `sendfile`, TYPE A line ends, uploads made visible atomically |
+//! | `server::copy` | moving the bytes: `sendfile`, TYPE A line ends, the hang-up check |
+//! | `server::upload` | an upload's destination: a temporary file renamed over the target only when whole |
 //! | `server::listing` | `ls -l` lines for LIST, names for NLST, RFC 3659 facts for MLSD/MLST |
 //! | `server::commands` | one module per RFC 959 §4.1 command family |
 //! | [`client`] | the guided client: one method per menu action, each step on the wire explained |

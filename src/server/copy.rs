@@ -11,7 +11,7 @@
 //!   the target, atomically. Any failure removes the temporary file and leaves the old one whole.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -19,9 +19,46 @@ use std::time::{Duration, Instant};
 
 use super::command::TransferType;
 use super::stream::Stream;
-use super::transfer::{Finish, Source, Upload};
+use super::upload::{Finish, Upload};
 use crate::platform::{FileSender, peer_has_hung_up};
 use crate::reply::{Reply, ReplyCode};
+
+/// What to send to the client.
+pub enum Source {
+    /// A file, from its current position (REST has seeked it already).
+    File(File),
+    /// A listing (LIST, NLST, MLSD), produced as it is read.
+    Listing(Box<dyn io::Read + Send>),
+}
+
+impl Source {
+    /// How many bytes are left to send. A listing is produced as it is sent, so its size is
+    /// known only by producing it: this reads it into memory (only the early-close fault asks).
+    pub(super) fn measure(&mut self) -> Option<u64> {
+        match self {
+            Source::Listing(lines) => {
+                let mut bytes = Vec::new();
+                lines.read_to_end(&mut bytes).ok()?;
+                let len = bytes.len() as u64;
+                *lines = Box::new(io::Cursor::new(bytes));
+                Some(len)
+            }
+            other => other.len(),
+        }
+    }
+
+    /// How many bytes are left to send, when it can be known cheaply.
+    fn len(&self) -> Option<u64> {
+        match self {
+            Source::File(file) => {
+                let size = file.metadata().ok()?.len();
+                let mut file = file;
+                Some(size.saturating_sub(file.stream_position().ok()?))
+            }
+            Source::Listing(_) => None,
+        }
+    }
+}
 
 /// The buffer for uploads and for TYPE A conversion. Large reads mean fewer system calls on a
 /// fast loopback; 256 KiB lives only as long as the transfer.

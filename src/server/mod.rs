@@ -34,6 +34,7 @@ pub mod stream;
 pub mod tls;
 pub mod trace;
 pub mod transfer;
+pub mod upload;
 pub mod users;
 
 use std::fmt;

@@ -14,7 +14,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
-use super::transfer::TransferControl;
+/// Something running that a shutdown can stop (a transfer; see `transfer::TransferControl`).
+/// The registry knows transfers only through this, so it does not depend on `transfer`.
+pub trait Abort: Send + Sync {
+    /// Stop it now, as ABOR would.
+    fn abort(&self);
+}
 
 /// The limits on connections; 0 means no limit.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +28,17 @@ pub struct Limits {
     pub max_connections: usize,
     /// At most this many sessions from one IP address at once.
     pub max_per_ip: usize,
+}
+
+impl std::fmt::Debug for Activity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Activity")
+            .field("user", &self.user)
+            .field("command", &self.command)
+            .field("since", &self.since)
+            .field("transferring", &self.transfer.is_some())
+            .finish()
+    }
 }
 
 /// The live sessions of a server.
@@ -57,7 +73,7 @@ struct Entry {
 }
 
 /// What a session last did: SITE WHO shows it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Activity {
     /// The logged-in user, if any.
     pub user: Option<String>,
@@ -67,7 +83,7 @@ pub struct Activity {
     pub since: Instant,
     /// The transfer running now, if any: when the shutdown grace runs out, it is aborted, so
     /// that an unfinished upload removes its temporary file before the server exits.
-    pub transfer: Option<Weak<TransferControl>>,
+    pub transfer: Option<Weak<dyn Abort>>,
 }
 
 /// One line of SITE WHO.

@@ -33,7 +33,7 @@ use super::faults::{COMMANDS_BEFORE_421, Fault};
 use super::jail::Jail;
 use super::listing::Facts;
 use super::permissions;
-use super::registry::{Activity, Slot};
+use super::registry::{Abort, Activity, Slot};
 use super::stream::Stream;
 use super::trace::Trace;
 use super::transfer::Running;
@@ -300,7 +300,8 @@ impl Session {
                 Outcome::Close(reply) => (reply, true),
                 Outcome::Transfer(running) => {
                     let mut activity = self.activity.lock().unwrap_or_else(|p| p.into_inner());
-                    activity.transfer = Some(Arc::downgrade(&running.control));
+                    let control: Arc<dyn Abort> = running.control.clone();
+                    activity.transfer = Some(Arc::downgrade(&control));
                     drop(activity);
                     self.transfer = Some(running);
                     continue;

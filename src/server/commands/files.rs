@@ -12,11 +12,13 @@ use cap_std::fs::OpenOptions;
 
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::TransferType;
+use crate::server::copy::Source;
 use crate::server::jail::JailError;
 use crate::server::listing::timeval;
 use crate::server::permissions::Perm;
 use crate::server::session::{Outcome, Session};
-use crate::server::transfer::{self, Direction, Job, Source, Upload};
+use crate::server::transfer::{self, Direction, Job};
+use crate::server::upload::{self, Upload};
 
 use super::{io_refusal, not_found, quote};
 
@@ -81,9 +83,9 @@ impl Session {
                 }
                 let size = jail.metadata(&virtual_path).map(|m| m.len()).unwrap_or(0);
                 let offset = self.check_offset(Some(offset), size)?;
-                transfer::open_in_place(&jail, &virtual_path, Some(offset))
+                upload::open_in_place(&jail, &virtual_path, Some(offset))
             }
-            _ => transfer::create_upload(jail, &virtual_path),
+            _ => upload::create_upload(jail, &virtual_path),
         }
         .map_err(|e| self.refused("Cannot store", &virtual_path, e))?;
         self.start_upload("STOR", virtual_path, upload, None)
@@ -97,7 +99,7 @@ impl Session {
     fn appe_checked(&mut self, path: &str) -> Result<Outcome, Reply> {
         let virtual_path = self.locate(path)?;
         self.refuse_folder(&virtual_path)?;
-        let upload = transfer::open_in_place(self.jail()?, &virtual_path, None)
+        let upload = upload::open_in_place(self.jail()?, &virtual_path, None)
             .map_err(|e| self.refused("Cannot append to", &virtual_path, e))?;
         self.start_upload("APPE", virtual_path, upload, None)
     }
@@ -122,7 +124,7 @@ impl Session {
             if jail.symlink_metadata(&virtual_path).is_ok() {
                 continue;
             }
-            let upload = transfer::create_upload(jail, &virtual_path)
+            let upload = upload::create_upload(jail, &virtual_path)
                 .map_err(|e| self.refused("Cannot store", &virtual_path, e))?;
             let preliminary = format!("FILE: {name}");
             return self.start_upload("STOU", virtual_path, upload, Some(preliminary));

@@ -16,11 +16,12 @@ use cap_std::fs::Metadata;
 
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::ListArgs;
+use crate::server::copy::Source;
 use crate::server::jail::file_name;
 use crate::server::listing::{Facts, FolderLines, push_ls_line};
 use crate::server::permissions::Perms;
 use crate::server::session::{Outcome, Session};
-use crate::server::transfer::{Direction, Job, Source};
+use crate::server::transfer::{Direction, Job};
 
 use super::io_refusal;
 
