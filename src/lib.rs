@@ -27,6 +27,7 @@
 //! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard: 150 … 226 |
 //! | `server::copy` | moving the bytes: `sendfile`, TYPE A line ends, the hang-up check |
 //! | `server::upload` | an upload's destination: a temporary file renamed over the target only when whole |
+//! | `server::clock` | time as FTP writes it (`YYYYMMDDHHMMSS`), and the calendar behind `ls -l` dates |
 //! | `server::listing` | `ls -l` lines for LIST, names for NLST, RFC 3659 facts for MLSD/MLST |
 //! | `server::commands` | one module per RFC 959 §4.1 command family |
 //! | [`client`] | the guided client: one method per menu action, each step on the wire explained |

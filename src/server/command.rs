@@ -507,7 +507,7 @@ fn parse_site(arg: &str) -> Result<SiteCommand, String> {
 fn parse_mfmt(arg: &str) -> Result<Command, String> {
     let usage = "expected MFMT YYYYMMDDHHMMSS path";
     let (time, path) = arg.split_once(' ').ok_or(usage)?;
-    let time = crate::server::listing::parse_timeval(time).ok_or(usage)?;
+    let time = crate::server::clock::parse_timeval(time).ok_or(usage)?;
     if path.is_empty() {
         return Err(usage.into());
     }

@@ -16,16 +16,18 @@
 //! hold, so the transfer can send its final `226` while the session thread waits for the next
 //! command (that is how `ABOR` and `STAT` are heard during a transfer).
 
-use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::faults::{Fault, Faults};
 use super::stream::Stream;
 use super::tls::TlsStream;
+// Who a session is and how a command line is logged belong to the trace; they are named here
+// too, where the reading and replying happen.
 use super::trace::Trace;
+pub use super::trace::{SessionTag, loggable};
 use crate::reply::Reply;
 
 /// The longest command line accepted, in bytes, CRLF included. RFC 959 sets no limit; 2048 is
@@ -38,21 +40,6 @@ const READ_BUFFER: usize = 512;
 
 /// Telnet's "Interpret As Command" byte (RFC 854): it starts a Telnet command sequence.
 const IAC: u8 = 0xFF;
-
-/// Who a session is, for log lines: `[#3 127.0.0.1:50412]`.
-#[derive(Debug, Clone)]
-pub struct SessionTag {
-    /// The session's number, counted from 1 since the server started.
-    pub id: u64,
-    /// The client's address.
-    pub peer: SocketAddr,
-}
-
-impl fmt::Display for SessionTag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[#{} {}]", self.id, self.peer)
-    }
-}
 
 /// What one read of the control connection produced.
 #[derive(Debug, PartialEq, Eq)]
@@ -370,23 +357,6 @@ impl Replier {
             return Ok(());
         }
         stream.write_all(wire.as_bytes())
-    }
-}
-
-/// A command line as it may be logged: the password of PASS is replaced by `****`.
-///
-/// ```
-/// use localftp::server::control::loggable;
-/// assert_eq!(loggable("PASS 12345"), "PASS ****");
-/// assert_eq!(loggable("pass"), "pass ****");
-/// assert_eq!(loggable("USER user"), "USER user");
-/// ```
-pub fn loggable(line: &str) -> std::borrow::Cow<'_, str> {
-    let verb = line.split(' ').next().unwrap_or("");
-    if verb.eq_ignore_ascii_case("PASS") {
-        format!("{verb} ****").into()
-    } else {
-        line.into()
     }
 }
 

@@ -18,6 +18,7 @@
 //! kernel task. Thousands are fine; at tens of thousands an event loop (pyftpdlib's epoll,
 //! or Rust's async runtimes) wins. LESSONS.md measures both sides.
 
+pub mod clock;
 pub mod command;
 pub mod commands;
 pub mod control;

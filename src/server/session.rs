@@ -26,7 +26,6 @@ use std::time::Instant;
 
 use super::Shared;
 use super::command::{Command, TransferType, parse};
-use super::commands::security::Security;
 use super::control::{ControlReader, Incoming, Replier, SessionTag, loggable};
 use super::data::DataPlan;
 use super::faults::{COMMANDS_BEFORE_421, Fault};
@@ -35,6 +34,7 @@ use super::listing::Facts;
 use super::permissions;
 use super::registry::{Abort, Activity, Slot};
 use super::stream::Stream;
+use super::tls::Security;
 use super::trace::Trace;
 use super::transfer::Running;
 use super::users::User;

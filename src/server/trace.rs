@@ -16,14 +16,14 @@
 //! Cheap when off: a session without these flags has no `Trace` at all, and each hook is one
 //! `if let Some(..)` check.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::control::{SessionTag, loggable};
 use crate::reply::Reply;
 
 /// One session's explain log and transcript.
@@ -217,4 +217,36 @@ pub fn json_string(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Who a session is, for log lines: `[#3 127.0.0.1:50412]`.
+#[derive(Debug, Clone)]
+pub struct SessionTag {
+    /// The session's number, counted from 1 since the server started.
+    pub id: u64,
+    /// The client's address.
+    pub peer: SocketAddr,
+}
+
+impl fmt::Display for SessionTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[#{} {}]", self.id, self.peer)
+    }
+}
+
+/// A command line as it may be logged: the password of PASS is replaced by `****`.
+///
+/// ```
+/// use localftp::server::trace::loggable;
+/// assert_eq!(loggable("PASS 12345"), "PASS ****");
+/// assert_eq!(loggable("pass"), "pass ****");
+/// assert_eq!(loggable("USER user"), "USER user");
+/// ```
+pub fn loggable(line: &str) -> std::borrow::Cow<'_, str> {
+    let verb = line.split(' ').next().unwrap_or("");
+    if verb.eq_ignore_ascii_case("PASS") {
+        format!("{verb} ****").into()
+    } else {
+        line.into()
+    }
 }

@@ -633,7 +633,7 @@ fn mdtm_is_utc_yyyymmddhhmmss() {
         .unwrap()
         .modified()
         .unwrap();
-    assert_eq!(stamp, &localftp::server::listing::timeval(mtime));
+    assert_eq!(stamp, &localftp::server::clock::timeval(mtime));
     assert!(now.duration_since(mtime).unwrap_or_default() < Duration::from_secs(60));
 }
 

@@ -11,10 +11,10 @@ use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use cap_std::fs::OpenOptions;
 
 use crate::reply::{Reply, ReplyCode};
+use crate::server::clock::timeval;
 use crate::server::command::TransferType;
 use crate::server::copy::Source;
 use crate::server::jail::JailError;
-use crate::server::listing::timeval;
 use crate::server::permissions::Perm;
 use crate::server::session::{Outcome, Session};
 use crate::server::transfer::{self, Direction, Job};
@@ -402,10 +402,7 @@ impl Session {
 
     /// The time to show for every file in `--lab` (and `None` otherwise).
     pub fn fixed_time(&self) -> Option<std::time::SystemTime> {
-        self.shared
-            .config
-            .lab
-            .then(crate::server::listing::lab_time)
+        self.shared.config.lab.then(crate::server::clock::lab_time)
     }
 
     /// The REST offset for a transfer, checked: past the end is 554 (RFC 3659 §5.4), and in

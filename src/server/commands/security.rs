@@ -14,17 +14,6 @@
 use crate::reply::{Reply, ReplyCode};
 use crate::server::session::{Outcome, Session};
 
-/// Where a session stands with TLS.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Security {
-    /// The control connection is encrypted (AUTH TLS and its handshake succeeded).
-    pub control_tls: bool,
-    /// PBSZ was sent (PROT must come after it).
-    pub pbsz: bool,
-    /// PROT P: data connections are TLS.
-    pub private_data: bool,
-}
-
 impl Session {
     /// AUTH TLS (or its old name AUTH SSL): answer 234; the session loop then runs the
     /// handshake on the control connection.
