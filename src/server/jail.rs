@@ -385,9 +385,10 @@ impl Jail {
     /// The entries of a folder, and the folder's own path beneath the home (to look entries
     /// up with [`Jail::entry_metadata`]).
     pub fn read_dir(&self, virtual_path: &str) -> Result<(ReadDir, PathBuf), JailError> {
-        let path = self.lookup(virtual_path, Last::Follow)?;
-        let entries = self.dir.read_dir(&path).map_err(JailError::from)?;
-        Ok((entries, path))
+        self.beneath(virtual_path, Last::Follow, |dir, path| {
+            dir.read_dir(path)
+                .map(|entries| (entries, path.to_path_buf()))
+        })
     }
 
     /// What `stat` says about `name` in the folder `folder` (from [`Jail::read_dir`]), links
@@ -398,15 +399,9 @@ impl Jail {
         folder: &Path,
         name: &std::ffi::OsStr,
     ) -> Result<Metadata, JailError> {
-        let path = folder.join(name);
-        match self.dir.metadata(&path) {
-            Ok(meta) => Ok(meta),
-            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
-                let rewritten = self.walk(path.clone(), Last::Follow)?;
-                self.dir.metadata(rewritten).map_err(JailError::from)
-            }
-            Err(error) => Err(error.into()),
-        }
+        self.run_at(folder.join(name), Last::Follow, |dir, path| {
+            dir.metadata(path)
+        })
     }
 
     /// Every file below the home whose name starts with [`UPLOAD_TEMP_PREFIX`]: the leftovers
@@ -448,7 +443,16 @@ impl Jail {
         if last == Last::Keep {
             self.visible_link(virtual_path)?;
         }
-        let path = plain(virtual_path)?;
+        self.run_at(plain(virtual_path)?, last, op)
+    }
+
+    /// [`Jail::beneath`] for a path already beneath the home (a listing's entry).
+    fn run_at<T>(
+        &self,
+        path: PathBuf,
+        last: Last,
+        op: impl Fn(&Dir, &Path) -> io::Result<T>,
+    ) -> Result<T, JailError> {
         match op(&self.dir, &path) {
             Ok(value) => Ok(value),
             Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
