@@ -122,10 +122,17 @@ pub fn io_refusal(what: &str, path: &str, error: &std::io::Error) -> Reply {
         DirectoryNotEmpty => "the folder is not empty".to_string(),
         IsADirectory => "it is a folder".to_string(),
         NotADirectory => "it is not a folder".to_string(),
-        StorageFull | QuotaExceeded => {
+        StorageFull => {
             return Reply::new(
                 ReplyCode::InsufficientStorage,
                 format!("{what} {}: the server's disk is full.", quote(path)),
+            );
+        }
+        // As an upload that reaches the quota is answered (`copy::Failure::reply`).
+        QuotaExceeded => {
+            return Reply::new(
+                ReplyCode::ExceededStorage,
+                format!("{what} {}: the disk quota is exceeded.", quote(path)),
             );
         }
         _ => error.to_string(),
