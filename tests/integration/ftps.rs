@@ -24,6 +24,15 @@ struct TlsServer {
 }
 
 fn tls_server(require_tls: bool) -> TlsServer {
+    let (server, cert_der) = tls_server_with(|c| c.require_tls = require_tls);
+    TlsServer { server, cert_der }
+}
+
+/// A server with a fresh certificate for localhost, loaded from PEM files in its scratch folder;
+/// `change` adjusts the rest of the configuration. Returns the certificate too (DER).
+pub fn tls_server_with(
+    change: impl FnOnce(&mut localftp::server::Config),
+) -> (TestServer, Vec<u8>) {
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     let certified = rcgen::generate_simple_self_signed(names).unwrap();
     let cert_der = certified.cert.der().to_vec();
@@ -34,9 +43,9 @@ fn tls_server(require_tls: bool) -> TlsServer {
         fs::write(dir.join("key.pem"), &key_pem).unwrap();
         c.tls =
             Some(TlsConfig::from_pem_files(&dir.join("cert.pem"), &dir.join("key.pem")).unwrap());
-        c.require_tls = require_tls;
+        change(c);
     });
-    TlsServer { server, cert_der }
+    (server, cert_der)
 }
 
 fn random_bytes(len: usize) -> Vec<u8> {

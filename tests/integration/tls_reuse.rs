@@ -10,7 +10,6 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-use localftp::server::tls::TlsConfig;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
@@ -20,20 +19,10 @@ use crate::support::{READ_TIMEOUT, TestServer, have, tool};
 /// A server with a certificate for localhost (PEM files in its scratch folder), requiring TLS
 /// for logins and transfers; `change` adjusts the rest. Returns the certificate too.
 fn tls_server(change: impl FnOnce(&mut localftp::server::Config)) -> (TestServer, Vec<u8>) {
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-    let certified = rcgen::generate_simple_self_signed(names).unwrap();
-    let cert_der = certified.cert.der().to_vec();
-    let (cert_pem, key_pem) = (certified.cert.pem(), certified.signing_key.serialize_pem());
-    let server = TestServer::start_with(move |c| {
-        let dir = c.root.parent().unwrap().to_path_buf();
-        fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
-        fs::write(dir.join("key.pem"), &key_pem).unwrap();
-        c.tls =
-            Some(TlsConfig::from_pem_files(&dir.join("cert.pem"), &dir.join("key.pem")).unwrap());
+    crate::ftps::tls_server_with(|c| {
         c.require_tls = true;
         change(c);
-    });
-    (server, cert_der)
+    })
 }
 
 /// A rustls client setup trusting `cert`, with TLS 1.2 only or the defaults (1.3 first). Each
