@@ -120,13 +120,17 @@ impl Tmux {
         }
     }
 
-    /// The client's exit code once it has ended, as the shell around it printed it.
-    fn exit_code(&self) -> i32 {
+    /// The client's exit code once it has ended, as the shell around it printed it, and the
+    /// whole screen at that moment. Assertions read this screen, not one captured while the
+    /// client was still writing its last line.
+    fn finished(&self) -> (i32, String) {
         let screen = self.wait_for("[exit code ", 1);
         let (_, rest) = screen.rsplit_once("[exit code ").unwrap();
         let code = rest.split(']').next().unwrap();
-        code.parse()
-            .unwrap_or_else(|_| panic!("not an exit code: {code:?}\n{screen}"))
+        let code = code
+            .parse()
+            .unwrap_or_else(|_| panic!("not an exit code: {code:?}\n{screen}"));
+        (code, screen)
     }
 }
 
@@ -179,8 +183,9 @@ fn the_menu_is_driven_with_the_keyboard() {
     // Up from the first entry wraps round to the last one, QUIT.
     tmux.wait_for("What next?", 4);
     tmux.keys(&["Up", "Enter"]);
-    let screen = tmux.wait_for("S: 221 ", 1);
-    assert_eq!(tmux.exit_code(), 0, "{screen}");
+    tmux.wait_for("S: 221 ", 1);
+    let (code, screen) = tmux.finished();
+    assert_eq!(code, 0, "{screen}");
 
     for expected in [
         "S: 220 Selamat datang di Local FTP Server",
@@ -246,8 +251,9 @@ fn ctrl_c_at_the_menu_exits_cleanly() {
     };
     tmux.wait_for("What next?", 1);
     tmux.keys(&["C-c"]);
-    let screen = tmux.wait_for("interrupted (Ctrl-C)", 1);
-    assert_eq!(tmux.exit_code(), 130, "{screen}");
+    tmux.wait_for("interrupted (Ctrl-C)", 1);
+    let (code, screen) = tmux.finished();
+    assert_eq!(code, 130, "{screen}");
     assert!(!screen.contains("panicked"), "{screen}");
     assert!(
         screen.contains("the server sees the control connection close, with no QUIT"),
@@ -284,8 +290,9 @@ fn enter_at_every_prompt_takes_the_seeds_login() {
     assert!(!screen.contains("Port"), "--port was given:\n{screen}");
     assert!(!screen.contains("530"), "{screen}");
     tmux.keys(&["Up", "Enter"]);
-    let screen = tmux.wait_for("S: 221 ", 1);
-    assert_eq!(tmux.exit_code(), 0, "{screen}");
+    tmux.wait_for("S: 221 ", 1);
+    let (code, screen) = tmux.finished();
+    assert_eq!(code, 0, "{screen}");
 }
 
 /// `--password` with no actions goes straight to the menu: the seed's host, port and user are
@@ -305,8 +312,9 @@ fn a_given_password_skips_every_prompt() {
     tmux.wait_for("S: 257 \"/\"", 1);
     tmux.wait_for("What next?", 2);
     tmux.keys(&["Up", "Enter"]);
-    let screen = tmux.wait_for("S: 221 ", 1);
-    assert_eq!(tmux.exit_code(), 0, "{screen}");
+    tmux.wait_for("S: 221 ", 1);
+    let (code, screen) = tmux.finished();
+    assert_eq!(code, 0, "{screen}");
     for prompt in ["Host", "User (", "Password", "invalid digit"] {
         assert!(!screen.contains(prompt), "{prompt:?} was asked:\n{screen}");
     }
@@ -335,8 +343,9 @@ fn a_wrong_port_gets_a_hint() {
     tmux.keys(&["Enter"]);
     tmux.wait_for("What next?", 1);
     tmux.keys(&["Up", "Enter"]);
-    let screen = tmux.wait_for("S: 221 ", 1);
-    assert_eq!(tmux.exit_code(), 0, "{screen}");
+    tmux.wait_for("S: 221 ", 1);
+    let (code, screen) = tmux.finished();
+    assert_eq!(code, 0, "{screen}");
 }
 
 /// Ctrl-C before connecting: at the host prompt and at the password prompt, nothing was sent,
@@ -360,8 +369,9 @@ fn ctrl_c_before_connecting_says_nothing_was_sent() {
         };
         tmux.wait_for(stop_at, 1);
         tmux.keys(&["C-c"]);
-        let screen = tmux.wait_for("interrupted (Ctrl-C)", 1);
-        assert_eq!(tmux.exit_code(), 130, "{screen}");
+        tmux.wait_for("interrupted (Ctrl-C)", 1);
+        let (code, screen) = tmux.finished();
+        assert_eq!(code, 130, "{screen}");
         assert!(
             screen.contains("no connection had been opened yet, so nothing was sent"),
             "{stop_at}:\n{screen}"
@@ -391,8 +401,9 @@ fn ctrl_c_after_a_refused_login_says_the_connection_closes_unlogged() {
     tmux.wait_for("✔ User · user", 1);
     tmux.wait_for("Password (Enter", 1);
     tmux.keys(&["C-c"]);
-    let screen = tmux.wait_for("interrupted (Ctrl-C)", 1);
-    assert_eq!(tmux.exit_code(), 130, "{screen}");
+    tmux.wait_for("interrupted (Ctrl-C)", 1);
+    let (code, screen) = tmux.finished();
+    assert_eq!(code, 130, "{screen}");
     assert!(
         screen.contains("the control connection was open but not logged in"),
         "{screen}"
