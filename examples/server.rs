@@ -72,7 +72,15 @@ struct Flags {
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
 
-    /// Read a password on standard input, print its Argon2 hash for a --users file, and exit.
+    /// A class roster: one student a line, NAME or NAME,PASSWORD ('#' starts a comment). Each
+    /// student gets the letters elradfmw and the home ROOT/NAME with the seed's files. Missing
+    /// passwords are generated; the handout NAME-handout.md beside the roster lists every
+    /// login, and NAME.accounts keeps only the hashes. Works with --user (e.g. a teacher).
+    #[arg(long, value_name = "FILE")]
+    class: Option<PathBuf>,
+
+    /// Read passwords on standard input, one a line, print each one's Argon2 hash for a
+    /// --users file (one a line, in order), and exit.
     #[arg(long)]
     hash_password: bool,
 
@@ -288,6 +296,7 @@ fn configure(flags: Flags) -> Result<Config, String> {
         port: flags.port,
         root: flags.root,
         users,
+        class: flags.class,
         banner: flags.banner,
         passive_ports: flags.passive_ports,
         masquerade: flags.masquerade,
@@ -316,22 +325,20 @@ fn configure(flags: Flags) -> Result<Config, String> {
     })
 }
 
-/// `--hash-password`: one line from standard input in, its hash out.
+/// `--hash-password`: each line of standard input in, its hash out, in order.
 fn print_hash() -> ExitCode {
-    let mut password = String::new();
-    if std::io::stdin().read_line(&mut password).is_err() {
-        eprintln!("error: cannot read the password from standard input");
-        return ExitCode::FAILURE;
-    }
-    let password = password.trim_end_matches(['\r', '\n']);
-    match hash_password(password) {
-        Ok(hash) => {
-            println!("{hash}");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
+    for line in std::io::stdin().lines() {
+        let Ok(line) = line else {
+            eprintln!("error: cannot read the passwords from standard input");
+            return ExitCode::FAILURE;
+        };
+        match hash_password(line.trim_end_matches('\r')) {
+            Ok(hash) => println!("{hash}"),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
         }
     }
+    ExitCode::SUCCESS
 }

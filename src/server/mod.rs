@@ -18,6 +18,7 @@
 //! kernel task. Thousands are fine; at tens of thousands an event loop (pyftpdlib's epoll,
 //! or Rust's async runtimes) wins. LESSONS.md measures both sides.
 
+pub mod class;
 pub mod clock;
 pub mod command;
 pub mod commands;
@@ -100,6 +101,9 @@ pub struct Config {
     /// The accounts. Empty means the seed's one user, `user` / `12345` with `elradfmw`,
     /// whose home is `root`.
     pub users: Vec<User>,
+    /// `--class FILE`: a class roster, one account per student (see `class`). Its accounts
+    /// come after `users`; a name on both is refused at start.
+    pub class: Option<PathBuf>,
     /// The greeting text after `220 `.
     pub banner: String,
     /// Passive ports to choose from; `None` lets the OS pick.
@@ -161,6 +165,7 @@ impl Default for Config {
             port: SEED_PORT,
             root: PathBuf::from("data"),
             users: Vec::new(),
+            class: None,
             banner: SEED_BANNER.to_string(),
             passive_ports: None,
             masquerade: None,
@@ -206,6 +211,8 @@ pub enum StartError {
     Root(PathBuf, io::Error),
     /// The listening socket could not be opened (port in use, address not local, …).
     Bind(SocketAddr, io::Error),
+    /// The class roster could not be read, or its handout written (see `class`).
+    Class(String),
     /// Two accounts claim one name: an account named `ftp` or `anonymous` beside the
     /// anonymous account (see [`users::check_names`]).
     Accounts(String),
@@ -222,7 +229,7 @@ impl fmt::Display for StartError {
                 "cannot listen on {address}: the port is in use (is another server running? try --port)"
             ),
             StartError::Bind(address, e) => write!(f, "cannot listen on {address}: {e}"),
-            StartError::Accounts(why) => f.write_str(why),
+            StartError::Accounts(why) | StartError::Class(why) => f.write_str(why),
         }
     }
 }
@@ -253,17 +260,40 @@ pub struct Server {
 impl Server {
     /// Prepare the root (and its sample content), then open the listening socket.
     pub fn bind(mut config: Config) -> Result<Server, StartError> {
+        // The roster is read (and missing passwords generated) in memory; its files are written
+        // once the server listens, when the handout can name the port.
+        let class = match &config.class {
+            Some(roster) => {
+                let class = class::Class::load(roster, &config.root).map_err(StartError::Class)?;
+                config.users.extend(class.users.iter().cloned());
+                Some(class)
+            }
+            None => None,
+        };
         // Checked first, so a refused start leaves nothing behind (no root created).
         users::check_names(&config.users, config.anonymous.as_ref())
             .map_err(StartError::Accounts)?;
-        prepare_root(&config.root, config.sample_content)
-            .map_err(|e| StartError::Root(config.root.clone(), e))?;
+        fs::create_dir_all(&config.root).map_err(|e| StartError::Root(config.root.clone(), e))?;
         if config.users.is_empty() {
             config.users.push(seed_user(&config.root));
         }
+        // A class's root holds the students' homes, so it is not empty: a teacher at home in
+        // the root finds the class there, not the seed's files.
+        for user in class.iter().flat_map(|class| &class.users) {
+            fs::create_dir_all(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
+        }
         let mut jails = std::collections::HashMap::new();
         for user in config.users.iter().chain(&config.anonymous) {
-            fs::create_dir_all(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
+            // The root, when it is a home, is the seed's `data/`: it always gets the sample
+            // content it lacks (unless it holds a class). Any other home gets it when new or
+            // empty.
+            let root_is_home =
+                user.home.components().eq(config.root.components()) && class.is_none();
+            match root_is_home {
+                true => prepare_root(&user.home, config.sample_content),
+                false => prepare_home(&user.home, config.sample_content),
+            }
+            .map_err(|e| StartError::Root(user.home.clone(), e))?;
             let jail =
                 jail::Jail::new(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
             jails.insert(user.home.clone(), jail);
@@ -276,6 +306,24 @@ impl Server {
         }
         let address = SocketAddr::new(config.bind, config.port);
         let listener = listen(address).map_err(|e| StartError::Bind(address, e))?;
+        if let Some(class) = &class {
+            let host = handout_host(&config, &listener);
+            let port = listener.local_addr().map_or(config.port, |a| a.port());
+            class.write(&host, port).map_err(|e| {
+                StartError::Class(format!(
+                    "cannot write the class handout {}: {e}",
+                    class.handout_file.display()
+                ))
+            })?;
+            log::info!(
+                "class: {} students ({} new passwords); handout with every login: {} \
+                 (keep it private); password hashes: {}",
+                class.users.len(),
+                class.generated,
+                class.handout_file.display(),
+                class.accounts_file.display()
+            );
+        }
         let users = Users::new(config.users.clone(), config.anonymous.clone());
         Ok(Server {
             listener,
@@ -486,6 +534,39 @@ pub fn isolate_panics(tag: &str, work: impl FnOnce()) -> bool {
             false
         }
     }
+}
+
+/// The address a class handout tells students to connect to: the `--masquerade` address if
+/// given; for a wildcard bind (`0.0.0.0`), the address of the interface that leads to other
+/// machines (a UDP socket "connected" to a documentation address picks the route and sends
+/// nothing); otherwise the address listened on.
+fn handout_host(config: &Config, listener: &TcpListener) -> String {
+    if let Some(public) = config.masquerade {
+        return public.to_string();
+    }
+    let bound = listener.local_addr().map_or(config.bind, |a| a.ip());
+    if !bound.is_unspecified() {
+        return bound.to_string();
+    }
+    std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|socket| {
+            socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9))?;
+            socket.local_addr()
+        })
+        .map_or_else(|_| "(the teacher's address)".into(), |a| a.ip().to_string())
+}
+
+/// Create a user's home if missing. A home that is new, or empty, gets the seed's sample file
+/// and folder, so every student starts where the seed's `data/` starts; a home with files in
+/// it is left as it is.
+fn prepare_home(home: &Path, sample_content: bool) -> io::Result<()> {
+    let empty = match fs::read_dir(home) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+        Err(e) => return Err(e),
+    };
+    fs::create_dir_all(home)?;
+    prepare_root(home, sample_content && empty)
 }
 
 /// Create the root if missing, with the seed's sample file and folder. Existing files are never

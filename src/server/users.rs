@@ -75,6 +75,29 @@ impl User {
         }
     }
 
+    /// The same account, its password field read as an Argon2 hash in PHC form (what
+    /// [`hash_password`] makes) rather than as the password itself.
+    pub fn hashed(self) -> Result<User, String> {
+        let Password::Plain(hash) = &self.password else {
+            return Ok(self);
+        };
+        if argon2::password_hash::phc::PasswordHash::new(hash).is_err() {
+            return Err(
+                "the password field is not an Argon2 hash (make one with --hash-password)".into(),
+            );
+        }
+        let password = Password::Hash(hash.clone());
+        Ok(User { password, ..self })
+    }
+
+    /// The Argon2 hash this account's password is checked against, if it has one.
+    pub fn password_hash(&self) -> Option<&str> {
+        match &self.password {
+            Password::Hash(phc) => Some(phc),
+            _ => None,
+        }
+    }
+
     /// Whether the letters let this user change anything (any letter but `e`, `l`, `r`).
     pub fn can_write(&self) -> bool {
         use super::permissions::Perm;
@@ -178,18 +201,9 @@ pub fn parse_users_file(text: &str, root: &Path) -> Result<Vec<User>, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let mut user =
-            User::from_spec(line, root).map_err(|e| format!("line {}: {e}", number + 1))?;
-        let Password::Plain(hash) = &user.password else {
-            unreachable!("from_spec makes plain passwords")
-        };
-        if argon2::password_hash::phc::PasswordHash::new(hash).is_err() {
-            return Err(format!(
-                "line {}: the password field is not an Argon2 hash (make one with --hash-password)",
-                number + 1
-            ));
-        }
-        user.password = Password::Hash(hash.clone());
+        let user = User::from_spec(line, root)
+            .and_then(User::hashed)
+            .map_err(|e| format!("line {}: {e}", number + 1))?;
         users.push(user);
     }
     Ok(users)
@@ -218,6 +232,15 @@ fn is_anonymous_name(name: &str) -> bool {
 /// assert!(check_names(&[ftp], None).is_ok());
 /// ```
 pub fn check_names(users: &[User], anonymous: Option<&User>) -> Result<(), String> {
+    for (i, user) in users.iter().enumerate() {
+        if users[..i].iter().any(|earlier| earlier.name == user.name) {
+            return Err(format!(
+                "two accounts are named {:?} (--user, --users or --class): one of them could \
+                 never log in; rename one",
+                user.name
+            ));
+        }
+    }
     if anonymous.is_none() {
         return Ok(());
     }

@@ -67,3 +67,6 @@ mod passwords;
 
 /// Issue 11: the client as a tutor: --quiz, a protocol note per server fault, --walkthrough, compare, and pyftpdlib.
 mod client_tutor;
+
+/// Issue 17: a class roster of 30 students at once, each in a seeded home of their own; restarts keep passwords and files.
+mod class;
