@@ -231,10 +231,11 @@ fn handout_passwords(text: &str) -> HashMap<String, String> {
             continue;
         };
         let mut cells = row.splitn(3, " | ");
-        if let (Some(name), Some(password), Some(_)) = (cells.next(), cells.next(), cells.next()) {
-            if name != "user" && password != UNKNOWN_PASSWORD {
-                passwords.insert(name.to_string(), password.to_string());
-            }
+        if let (Some(name), Some(password), Some(_)) = (cells.next(), cells.next(), cells.next())
+            && name != "user"
+            && password != UNKNOWN_PASSWORD
+        {
+            passwords.insert(name.to_string(), password.to_string());
         }
     }
     passwords
