@@ -22,9 +22,12 @@ use std::time::Duration;
 
 use clap::Parser;
 use localftp::server::faults::{Fault, Faults};
+use localftp::server::permissions::Perms;
 use localftp::server::tls::TlsConfig;
 use localftp::server::users::{User, hash_password, load_users_file};
-use localftp::server::{Config, SEED_BANNER, SEED_PORT, Server, Timeouts};
+use localftp::server::{
+    Config, SEED_BANNER, SEED_PORT, Server, Share, Timeouts, folder_perms_from_spec,
+};
 
 /// localftp: a teaching FTP server (RFC 959), one thread per connection.
 #[derive(Parser, Debug)]
@@ -78,6 +81,18 @@ struct Flags {
     /// login, and NAME.accounts keeps only the hashes. Works with --user (e.g. a teacher).
     #[arg(long, value_name = "FILE")]
     class: Option<PathBuf>,
+
+    /// A shared folder, DIR=NAME[:LETTERS] (repeatable): the folder DIR appears as /NAME in
+    /// every home, with LETTERS for everyone (default elr, read only). Nothing above DIR is
+    /// reachable through it.
+    #[arg(long = "share", value_name = "DIR=NAME[:LETTERS]", value_parser = Share::from_spec)]
+    shares: Vec<Share>,
+
+    /// Letters for one folder of every home, PATH=LETTERS (repeatable): PATH and everything
+    /// under it get LETTERS in place of the user's own (pyftpdlib's override_perm), e.g.
+    /// Folder_Tes=elr.
+    #[arg(long = "folder-perms", value_name = "PATH=LETTERS", value_parser = folder_perms_from_spec)]
+    folder_perms: Vec<(String, Perms)>,
 
     /// Read passwords on standard input, one a line, print each one's Argon2 hash for a
     /// --users file (one a line, in order), and exit.
@@ -297,6 +312,8 @@ fn configure(flags: Flags) -> Result<Config, String> {
         root: flags.root,
         users,
         class: flags.class,
+        shares: flags.shares,
+        folder_perms: flags.folder_perms,
         banner: flags.banner,
         passive_ports: flags.passive_ports,
         masquerade: flags.masquerade,

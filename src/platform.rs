@@ -27,6 +27,12 @@
 /// more than a name; the jail then refuses them (`server::jail::windows_name_problem`).
 pub const WINDOWS_NAMES: bool = cfg!(windows);
 
+/// Whether this system's file names usually ignore case (NTFS on Windows, APFS on macOS as
+/// installed): `Folder_Tes` and `folder_tes` are one folder there. Per-folder letters
+/// (`--folder-perms`, `--share`) then match a client's path without regard to case, so that a
+/// change of case cannot step around them.
+pub const CASE_INSENSITIVE_NAMES: bool = cfg!(any(windows, target_os = "macos"));
+
 use std::fs::File;
 use std::io;
 use std::net::TcpStream;

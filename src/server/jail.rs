@@ -278,6 +278,8 @@ pub struct Jail {
     dir: Arc<Dir>,
     /// The home folder's canonical path, for logs and for links with absolute targets.
     home: PathBuf,
+    /// Shared folders that appear as `/NAME` in this home (`--share`; see `mounts`).
+    mounts: Arc<[Mount]>,
 }
 
 impl Jail {
@@ -288,6 +290,7 @@ impl Jail {
         Ok(Jail {
             dir: Arc::new(dir),
             home,
+            mounts: Arc::new([]),
         })
     }
 
@@ -302,6 +305,9 @@ impl Jail {
         virtual_path: &str,
         options: &OpenOptions,
     ) -> Result<std::fs::File, JailError> {
+        if let Some((share, path)) = self.mounted(virtual_path) {
+            return share.open(&path, options);
+        }
         self.beneath(virtual_path, Last::Follow, |dir, path| {
             dir.open_with(path, options).map(|file| file.into_std())
         })
@@ -309,6 +315,9 @@ impl Jail {
 
     /// What `stat` says, following a link in the last segment (SIZE, MDTM, CWD, LIST).
     pub fn metadata(&self, virtual_path: &str) -> Result<Metadata, JailError> {
+        if let Some((share, path)) = self.mounted(virtual_path) {
+            return share.metadata(&path);
+        }
         self.beneath(virtual_path, Last::Follow, |dir, path| dir.metadata(path))
     }
 
@@ -316,6 +325,9 @@ impl Jail {
     /// A link that leads outside the home, or nowhere, is [`JailError::Outside`], as if it were
     /// not there (see [`Jail::visible_link`]).
     pub fn symlink_metadata(&self, virtual_path: &str) -> Result<Metadata, JailError> {
+        if let Some((share, path)) = self.mounted(virtual_path) {
+            return share.symlink_metadata(&path);
+        }
         self.beneath(virtual_path, Last::Keep, |dir, path| {
             dir.symlink_metadata(path)
         })
@@ -340,22 +352,38 @@ impl Jail {
 
     /// A new folder (MKD).
     pub fn create_dir(&self, virtual_path: &str) -> Result<(), JailError> {
+        if let Some((share, path)) = self.mounted(virtual_path) {
+            return share.create_dir(&path);
+        }
         self.beneath(virtual_path, Last::Keep, |dir, path| dir.create_dir(path))
     }
 
     /// Remove a file, or a link itself (DELE).
     pub fn remove_file(&self, virtual_path: &str) -> Result<(), JailError> {
+        if let Some((share, path)) = self.mounted(virtual_path) {
+            return share.remove_file(&path);
+        }
         self.beneath(virtual_path, Last::Keep, |dir, path| dir.remove_file(path))
     }
 
     /// Remove an empty folder (RMD).
     pub fn remove_dir(&self, virtual_path: &str) -> Result<(), JailError> {
+        if let Some((share, path)) = self.mounted(virtual_path) {
+            return share.remove_dir(&path);
+        }
         self.beneath(virtual_path, Last::Keep, |dir, path| dir.remove_dir(path))
     }
 
     /// Rename `from` to `to` (RNTO). Both are looked up at the moment of the rename, beneath
     /// the home: nothing RNFR saw earlier is trusted.
     pub fn rename(&self, from: &str, to: &str) -> Result<(), JailError> {
+        match (self.mounted(from), self.mounted(to)) {
+            (None, None) => {}
+            (Some((a, from)), Some((b, to))) if Arc::ptr_eq(&a.dir, &b.dir) => {
+                return a.rename(&from, &to);
+            }
+            _ => return Err(JailError::Io(io::ErrorKind::CrossesDevices.into())),
+        }
         self.visible_link(to)?;
         let to_path = self.lookup(to, Last::Keep)?;
         self.beneath(from, Last::Keep, |dir, path| {
@@ -377,30 +405,28 @@ impl Jail {
         virtual_path: &str,
         permissions: cap_std::fs::Permissions,
     ) -> Result<(), JailError> {
+        if let Some((share, path)) = self.mounted(virtual_path) {
+            return share.set_permissions(&path, permissions);
+        }
         self.beneath(virtual_path, Last::Follow, |dir, path| {
             dir.set_permissions(path, permissions.clone())
         })
     }
 
-    /// The entries of a folder, and the folder's own path beneath the home (to look entries
-    /// up with [`Jail::entry_metadata`]).
-    pub fn read_dir(&self, virtual_path: &str) -> Result<(ReadDir, PathBuf), JailError> {
+    /// The entries of a folder, and the folder itself (to look entries up with
+    /// [`Folder::entry_metadata`]).
+    pub fn read_dir(&self, virtual_path: &str) -> Result<(ReadDir, Folder), JailError> {
+        if let Some((share, path)) = self.mounted(virtual_path) {
+            return share.read_dir(&path);
+        }
         self.beneath(virtual_path, Last::Follow, |dir, path| {
-            dir.read_dir(path)
-                .map(|entries| (entries, path.to_path_buf()))
-        })
-    }
-
-    /// What `stat` says about `name` in the folder `folder` (from [`Jail::read_dir`]), links
-    /// followed beneath the home. A link that leads outside, or nowhere, is an error: listings
-    /// leave such entries out.
-    pub fn entry_metadata(
-        &self,
-        folder: &Path,
-        name: &std::ffi::OsStr,
-    ) -> Result<Metadata, JailError> {
-        self.run_at(folder.join(name), Last::Follow, |dir, path| {
-            dir.metadata(path)
+            dir.read_dir(path).map(|entries| {
+                let folder = Folder {
+                    jail: self.clone(),
+                    path: path.to_path_buf(),
+                };
+                (entries, folder)
+            })
         })
     }
 
@@ -535,6 +561,24 @@ impl Jail {
     }
 }
 
+/// A folder opened by [`Jail::read_dir`]: where its entries are looked up.
+pub struct Folder {
+    /// The jail the folder is in (a share's, for a folder in a share).
+    jail: Jail,
+    /// The folder's path beneath that jail's handle.
+    path: PathBuf,
+}
+
+impl Folder {
+    /// What `stat` says about the entry `name`, links followed beneath the jail. A link that
+    /// leads outside, or nowhere, is an error: listings leave such entries out.
+    pub fn entry_metadata(&self, name: &std::ffi::OsStr) -> Result<Metadata, JailError> {
+        let path = self.path.join(name);
+        self.jail
+            .run_at(path, Last::Follow, |dir, path| dir.metadata(path))
+    }
+}
+
 /// The segments of a relative path, `..` kept (as `..`), `.` dropped.
 fn names(path: &Path) -> impl DoubleEndedIterator<Item = OsString> + '_ {
     path.components().filter_map(|component| match component {
@@ -543,6 +587,9 @@ fn names(path: &Path) -> impl DoubleEndedIterator<Item = OsString> + '_ {
         _ => None,
     })
 }
+
+mod mounts;
+pub use mounts::Mount;
 
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,6 @@
 //! (RFC 3659 §7) send [`Facts`] instead: a format defined once, for programs to read.
 
 use std::io::{self, Read};
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cap_std::fs::{Metadata, ReadDir};
@@ -24,7 +23,7 @@ use cap_std::fs::{Metadata, ReadDir};
 use crate::platform::FileFacts;
 
 use super::clock::{Civil, timeval};
-use super::jail::{Jail, JailError, UPLOAD_TEMP_PREFIX};
+use super::jail::{Folder, Jail, JailError, UPLOAD_TEMP_PREFIX};
 use super::permissions::{Perm, Perms};
 
 /// How many entries a listing reads, sorts and writes at a time. A folder of up to this many
@@ -37,9 +36,12 @@ pub const PAGE: usize = 1024;
 /// entry written as a line by `write_line`. Upload temporaries and links that lead outside the
 /// jail (or nowhere) are left out: the client must not learn about anything outside.
 pub struct FolderLines<F> {
-    jail: Jail,
-    folder: PathBuf,
+    folder: Folder,
     entries: Option<ReadDir>,
+    /// Shared folders shown in this folder (only `/` has any), listed with the first page.
+    mounts: Vec<(String, Metadata)>,
+    /// The home's own entries that a share of the same name hides.
+    hidden: Vec<String>,
     write_line: F,
     text: String,
     sent: usize,
@@ -51,10 +53,13 @@ impl<F: FnMut(&mut String, &str, &Metadata)> FolderLines<F> {
     /// only as the listing is read.
     pub fn open(jail: &Jail, virtual_path: &str, write_line: F) -> Result<Self, JailError> {
         let (entries, folder) = jail.read_dir(virtual_path)?;
+        let mounts = jail.mount_entries(virtual_path);
+        let hidden = mounts.iter().map(|(name, _)| name.clone()).collect();
         Ok(FolderLines {
-            jail: jail.clone(),
             folder,
             entries: Some(entries),
+            mounts,
+            hidden,
             write_line,
             text: String::new(),
             sent: 0,
@@ -66,17 +71,17 @@ impl<F: FnMut(&mut String, &str, &Metadata)> FolderLines<F> {
         let Some(entries) = &mut self.entries else {
             return Ok(false);
         };
-        let mut page: Vec<(String, Metadata)> = Vec::with_capacity(64);
+        let mut page: Vec<(String, Metadata)> = std::mem::take(&mut self.mounts);
         for dirent in entries.by_ref() {
             let dirent = dirent?;
             let name = dirent.file_name();
             let shown = name.to_string_lossy();
-            if shown.starts_with(UPLOAD_TEMP_PREFIX) {
+            if shown.starts_with(UPLOAD_TEMP_PREFIX) || self.hidden.iter().any(|h| *h == shown) {
                 continue;
             }
             let meta = match dirent.file_type() {
                 // Followed beneath the home: one leading outside, or nowhere, is left out.
-                Ok(kind) if kind.is_symlink() => self.jail.entry_metadata(&self.folder, &name),
+                Ok(kind) if kind.is_symlink() => self.folder.entry_metadata(&name),
                 // DirEntry::metadata does not follow links, and on Linux it is one lstat.
                 _ => dirent.metadata().map_err(JailError::from),
             };

@@ -104,6 +104,11 @@ pub struct Config {
     /// `--class FILE`: a class roster, one account per student (see `class`). Its accounts
     /// come after `users`; a name on both is refused at start.
     pub class: Option<PathBuf>,
+    /// `--share DIR=NAME[:LETTERS]`: folders of the teacher's seen as `/NAME` in every home.
+    pub shares: Vec<Share>,
+    /// `--folder-perms PATH=LETTERS`: within every home, PATH and what is under it get LETTERS
+    /// in place of the user's own (pyftpdlib's `override_perm`).
+    pub folder_perms: Vec<(String, permissions::Perms)>,
     /// The greeting text after `220 `.
     pub banner: String,
     /// Passive ports to choose from; `None` lets the OS pick.
@@ -166,6 +171,8 @@ impl Default for Config {
             root: PathBuf::from("data"),
             users: Vec::new(),
             class: None,
+            shares: Vec::new(),
+            folder_perms: Vec::new(),
             banner: SEED_BANNER.to_string(),
             passive_ports: None,
             masquerade: None,
@@ -191,6 +198,59 @@ impl Default for Config {
     }
 }
 
+/// A shared folder (`--share DIR=NAME[:LETTERS]`).
+#[derive(Debug, Clone)]
+pub struct Share {
+    /// The folder on disk; it must exist.
+    pub dir: PathBuf,
+    /// Its name in every home: `/NAME`.
+    pub name: String,
+    /// The letters every user has in it (default `elr`: read only).
+    pub perms: permissions::Perms,
+}
+
+impl Share {
+    /// Parse `DIR=NAME[:LETTERS]` (the last `=` splits, so DIR may hold one).
+    ///
+    /// ```
+    /// use localftp::server::Share;
+    /// let share = Share::from_spec("/srv/materi=Materi").unwrap();
+    /// assert_eq!((share.name.as_str(), share.perms.to_string()), ("Materi", "elr".into()));
+    /// assert_eq!(Share::from_spec("inbox=Kumpul:elw").unwrap().perms.to_string(), "elw");
+    /// assert!(Share::from_spec("no-name").is_err());
+    /// ```
+    pub fn from_spec(spec: &str) -> Result<Share, String> {
+        let (dir, rest) = spec
+            .rsplit_once('=')
+            .ok_or_else(|| format!("--share {spec:?}: expected DIR=NAME[:LETTERS]"))?;
+        let (name, letters) = rest.split_once(':').unwrap_or((rest, "elr"));
+        let perms = letters
+            .parse()
+            .map_err(|e| format!("--share {spec:?}: {e}"))?;
+        Ok(Share {
+            dir: PathBuf::from(dir),
+            name: name.to_string(),
+            perms,
+        })
+    }
+}
+
+/// Parse `--folder-perms PATH=LETTERS` (the last `=` splits).
+///
+/// ```
+/// let (path, letters) = localftp::server::folder_perms_from_spec("Folder_Tes=elr").unwrap();
+/// assert_eq!((path.as_str(), letters.to_string()), ("Folder_Tes", "elr".into()));
+/// ```
+pub fn folder_perms_from_spec(spec: &str) -> Result<(String, permissions::Perms), String> {
+    let (path, letters) = spec
+        .rsplit_once('=')
+        .ok_or_else(|| format!("--folder-perms {spec:?}: expected PATH=LETTERS"))?;
+    let letters = letters
+        .parse()
+        .map_err(|e| format!("--folder-perms {spec:?}: {e}"))?;
+    Ok((path.to_string(), letters))
+}
+
 /// The seed's account: `user` / `12345` with the letters `elradfmw`, at home in `root`.
 pub fn seed_user(root: &Path) -> User {
     let perms = crate::seed::SEED_PERMS
@@ -211,6 +271,8 @@ pub enum StartError {
     Root(PathBuf, io::Error),
     /// The listening socket could not be opened (port in use, address not local, …).
     Bind(SocketAddr, io::Error),
+    /// A `--share` or `--folder-perms` cannot be used (a missing folder, a bad name).
+    Shares(String),
     /// The class roster could not be read, or its handout written (see `class`).
     Class(String),
     /// Two accounts claim one name: an account named `ftp` or `anonymous` beside the
@@ -229,7 +291,9 @@ impl fmt::Display for StartError {
                 "cannot listen on {address}: the port is in use (is another server running? try --port)"
             ),
             StartError::Bind(address, e) => write!(f, "cannot listen on {address}: {e}"),
-            StartError::Accounts(why) | StartError::Class(why) => f.write_str(why),
+            StartError::Accounts(why) | StartError::Class(why) | StartError::Shares(why) => {
+                f.write_str(why)
+            }
         }
     }
 }
@@ -249,6 +313,21 @@ pub struct Shared {
     pub jails: std::collections::HashMap<PathBuf, jail::Jail>,
     /// The live sessions.
     pub registry: Arc<Registry>,
+    /// The shared folders, seen as `/NAME` in every home.
+    pub mounts: Vec<jail::Mount>,
+    /// The letters of the shares and of `--folder-perms`, by folder.
+    pub letters: permissions::FolderLetters,
+}
+
+impl Shared {
+    /// The jail for a home, with the shares in it: the one made at start, or (for a home that
+    /// was not there at start) a new one.
+    pub fn jail_for(&self, home: &Path) -> io::Result<jail::Jail> {
+        match self.jails.get(home) {
+            Some(jail) => Ok(jail.clone()),
+            None => Ok(jail::Jail::new(home)?.with_mounts(&self.mounts)),
+        }
+    }
 }
 
 /// A server that is listening and ready to [`run`](Server::run).
@@ -282,6 +361,13 @@ impl Server {
         for user in class.iter().flat_map(|class| &class.users) {
             fs::create_dir_all(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
         }
+        let mut mounts = Vec::new();
+        let mut rules = config.folder_perms.clone();
+        for share in &config.shares {
+            mounts.push(jail::Mount::new(&share.dir, &share.name).map_err(StartError::Shares)?);
+            rules.push((format!("/{}", share.name), share.perms));
+        }
+        let letters = permissions::FolderLetters::new(rules).map_err(StartError::Shares)?;
         let mut jails = std::collections::HashMap::new();
         for user in config.users.iter().chain(&config.anonymous) {
             // The root, when it is a home, is the seed's `data/`: it always gets the sample
@@ -296,11 +382,15 @@ impl Server {
             .map_err(|e| StartError::Root(user.home.clone(), e))?;
             let jail =
                 jail::Jail::new(&user.home).map_err(|e| StartError::Root(user.home.clone(), e))?;
-            jails.insert(user.home.clone(), jail);
+            jails.insert(user.home.clone(), jail.with_mounts(&mounts));
         }
         // Uploads a previous run did not finish (it was killed, or the machine stopped) left
         // their hidden temporary files; nobody can finish them now.
-        let leftovers: usize = jails.values().map(jail::Jail::remove_leftovers).sum();
+        let leftovers: usize = jails
+            .values()
+            .chain(mounts.iter().map(jail::Mount::jail))
+            .map(jail::Jail::remove_leftovers)
+            .sum();
         if leftovers > 0 {
             log::info!("removed {leftovers} unfinished uploads left by an earlier run");
         }
@@ -331,6 +421,8 @@ impl Server {
                 config,
                 users,
                 jails,
+                mounts,
+                letters,
                 registry: Arc::new(Registry::with_thread_budget(
                     crate::platform::thread_budget(),
                 )),

@@ -184,6 +184,115 @@ pub fn required(command: &Command) -> Option<Perm> {
     }
 }
 
+/// The path a command's letter is checked on, as the client wrote it (resolved against the
+/// current folder by the caller): `Some("")` for the current folder itself, `None` for a
+/// command that names no path. Per-folder letters ([`FolderLetters`]) are looked up there.
+pub fn target(command: &Command) -> Option<&str> {
+    use Command::*;
+    match command {
+        Cwd(path) | Retr(path) | Stor(path) | Appe(path) | Rnfr(path) | Rnto(path) | Dele(path)
+        | Rmd(path) | Mkd(path) | Size(path) | Mdtm(path) => Some(path),
+        Stat(Some(path)) | Mfmt { path, .. } => Some(path),
+        Site(SiteCommand::Chmod { path, .. }) => Some(path),
+        List(args) | Nlst(args) => Some(args.path.as_deref().unwrap_or("")),
+        Mlsd(path) | Mlst(path) => Some(path.as_deref().unwrap_or("")),
+        Cdup => Some(".."),
+        Stou => Some(""),
+        _ => None,
+    }
+}
+
+/// Letters that hold in one part of every home, in place of the user's own: the shared
+/// folders' (`--share DIR=NAME:LETTERS`) and `--folder-perms PATH=LETTERS`, pyftpdlib's
+/// `override_perm`. A rule covers its folder and everything under it; where two cover a path,
+/// the longer (deeper) one wins.
+///
+/// ```
+/// use localftp::server::permissions::{FolderLetters, Perms};
+/// let rules = FolderLetters::new(vec![
+///     ("/Folder_Tes".into(), "elr".parse().unwrap()),
+///     ("/Folder_Tes/inbox".into(), "elrw".parse().unwrap()),
+/// ]).unwrap();
+/// let own: Perms = "elradfmw".parse().unwrap();
+/// assert_eq!(rules.at(own, "/baca_saya.txt").to_string(), "elradfmw");
+/// assert_eq!(rules.at(own, "/Folder_Tes/a.txt").to_string(), "elr");
+/// assert_eq!(rules.at(own, "/Folder_Tes/inbox/a.txt").to_string(), "elrw");
+/// assert_eq!(rules.at(own, "/Folder_Tes2").to_string(), "elradfmw"); // whole names only
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct FolderLetters {
+    /// Each rule's virtual folder (`/`-rooted, folded) and its letters.
+    rules: Vec<(String, Perms)>,
+}
+
+impl FolderLetters {
+    /// The rules, each a folder path as seen from a home (`Folder_Tes` or `/Folder_Tes`) and
+    /// its letters. A path must be plain ASCII, so that no spelling a file system treats as the
+    /// same name (another case, another Unicode form) can step around it.
+    pub fn new(rules: Vec<(String, Perms)>) -> Result<FolderLetters, String> {
+        let mut folded = Vec::new();
+        for (path, letters) in rules {
+            let virtual_path = super::jail::resolve("/", &path);
+            if virtual_path == "/" || !path.is_ascii() {
+                return Err(format!(
+                    "{path:?}: per-folder letters need a folder inside the home, named in \
+                     plain ASCII (e.g. Folder_Tes or /Materi)"
+                ));
+            }
+            folded.push((virtual_path, letters));
+        }
+        // Deepest first: the first rule that covers a path is the one that holds there.
+        folded.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+        Ok(FolderLetters { rules: folded })
+    }
+
+    /// The letters that hold at `virtual_path` for a user whose own are `own`.
+    pub fn at(&self, own: Perms, virtual_path: &str) -> Perms {
+        self.rules
+            .iter()
+            .find(|(folder, _)| covers(folder, virtual_path))
+            .map_or(own, |(_, letters)| *letters)
+    }
+
+    /// A rule's folder strictly below `virtual_path`, if there is one. Renaming or removing
+    /// `virtual_path` would move that folder out from under its letters, so the server
+    /// refuses it.
+    pub fn rule_below(&self, virtual_path: &str) -> Option<&str> {
+        self.rules
+            .iter()
+            .map(|(folder, _)| folder.as_str())
+            .find(|folder| covers(virtual_path, folder) && !covers(folder, virtual_path))
+    }
+}
+
+/// Whether the folder `folder` is `path` or above it, comparing whole names; without regard to
+/// case where the file system ignores it (`platform::CASE_INSENSITIVE_NAMES`).
+fn covers(folder: &str, path: &str) -> bool {
+    let same = |a: &str, b: &str| {
+        if crate::platform::CASE_INSENSITIVE_NAMES {
+            // Upper then lower case, per character: `ſ` (long s) is `S` is `s`, as an
+            // upper-casing file system (NTFS) sees it.
+            let fold = |s: &str| -> String {
+                s.chars()
+                    .flat_map(char::to_uppercase)
+                    .flat_map(char::to_lowercase)
+                    .collect()
+            };
+            fold(a) == fold(b)
+        } else {
+            a == b
+        }
+    };
+    if folder == "/" {
+        return true;
+    }
+    let mut path_names = path.split('/').filter(|s| !s.is_empty());
+    folder
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .all(|name| path_names.next().is_some_and(|other| same(name, other)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,9 +29,9 @@ use super::command::{Command, TransferType, parse};
 use super::control::{ControlReader, Incoming, Replier, SessionTag, loggable};
 use super::data::DataPlan;
 use super::faults::{COMMANDS_BEFORE_421, Fault};
-use super::jail::Jail;
+use super::jail::{Jail, resolve};
 use super::listing::Facts;
-use super::permissions;
+use super::permissions::{self, Perm, Perms};
 use super::registry::{Abort, Activity, Slot};
 use super::stream::Stream;
 use super::tls::Security;
@@ -467,18 +467,51 @@ impl Session {
                 ))
             };
         };
-        match permissions::required(command) {
-            Some(perm) if !user.perms.allows(perm) => Err(Reply::new(
+        let Some(perm) = permissions::required(command) else {
+            return Ok(());
+        };
+        let (letters, place) = self.letters_for(user, command);
+        if !letters.allows(perm) {
+            return Err(Reply::new(
                 ReplyCode::FileUnavailable,
                 format!(
-                    "Permission denied: {} needs the '{}' permission ({}); you have '{}'.",
+                    "Permission denied: {} needs the '{}' permission ({}); you have '{letters}'{place}.",
                     command.verb(),
                     perm.letter(),
                     perm.describe(),
-                    user.perms
                 ),
-            )),
-            _ => Ok(()),
+            ));
+        }
+        // Renaming or removing a folder that holds a folder with letters of its own would
+        // carry that folder out from under its letters.
+        if let (Perm::Rename | Perm::Delete, Some(path)) = (perm, permissions::target(command)) {
+            let path = resolve(&self.cwd, path);
+            if let Some(below) = self.shared.letters.rule_below(&path) {
+                return Err(Reply::new(
+                    ReplyCode::FileUnavailable,
+                    format!(
+                        "Permission denied: {} cannot move or remove {path}: {below} inside it \
+                         has letters of its own.",
+                        command.verb()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The letters that hold for `command`: the user's own, or those of the folder it names
+    /// (`--share`, `--folder-perms`); and, in the second case, words naming that folder for a
+    /// refusal (" in /Materi").
+    pub fn letters_for(&self, user: &User, command: &Command) -> (Perms, String) {
+        let Some(path) = permissions::target(command) else {
+            return (user.perms, String::new());
+        };
+        let path = resolve(&self.cwd, path);
+        let letters = self.shared.letters.at(user.perms, &path);
+        match letters == user.perms {
+            true => (letters, String::new()),
+            false => (letters, format!(" in {path}")),
         }
     }
 
@@ -651,7 +684,7 @@ impl Session {
                 if let (Some(perm), Login::LoggedIn { user, .. }) =
                     (permissions::required(&command), &self.login)
                 {
-                    let verdict = if user.perms.allows(perm) {
+                    let verdict = if self.letters_for(user, &command).0.allows(perm) {
                         "granted"
                     } else {
                         "missing"

@@ -760,15 +760,29 @@ impl Tmux {
         Some(tmux)
     }
 
+    /// Run a tmux command. On a loaded machine a command sent while the tmux server is still
+    /// starting can fail; it is tried again a few times before the test fails, with tmux's
+    /// own words.
     fn run(&self, args: &[&str]) -> String {
-        let output = StdCommand::new("tmux")
-            .args(["-L", &self.0])
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .expect("run tmux");
-        assert!(output.status.success(), "tmux {args:?}");
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        let mut tries = 0;
+        loop {
+            let output = StdCommand::new("tmux")
+                .args(["-L", &self.0])
+                .args(args)
+                .env_remove("TMUX")
+                .output()
+                .expect("run tmux");
+            if output.status.success() {
+                return String::from_utf8_lossy(&output.stdout).into_owned();
+            }
+            tries += 1;
+            assert!(
+                tries < 5,
+                "tmux {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     fn keys(&self, keys: &[&str]) {

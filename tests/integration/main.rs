@@ -70,3 +70,6 @@ mod client_tutor;
 
 /// Issue 17: a class roster of 30 students at once, each in a seeded home of their own; restarts keep passwords and files.
 mod class;
+
+/// Issue 17: a teacher's folder in every home (--share) and letters for one folder (--folder-perms): enforced, named in refusals, nothing above a share.
+mod shares;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::TransferType;
-use crate::server::jail::{Jail, resolve};
+use crate::server::jail::resolve;
 use crate::server::passwords::Busy;
 use crate::server::session::{Login, Outcome, Session};
 
@@ -66,8 +66,7 @@ impl Session {
                 ));
             }
         };
-        let made_at_start = self.shared.jails.get(&user.home).cloned();
-        let jail = match made_at_start.map_or_else(|| Jail::new(&user.home), Ok) {
+        let jail = match self.shared.jail_for(&user.home) {
             Ok(jail) => jail,
             Err(e) => {
                 self.login = Login::AwaitingUser;

@@ -75,7 +75,7 @@ impl Session {
             Some(offset) if offset > 0 => {
                 // The one permission rule that depends on state (see permissions.rs).
                 let (user, _) = self.account()?;
-                if !user.perms.allows(Perm::Append) {
+                if !self.shared.letters.at(user.perms, &virtual_path).allows(Perm::Append) {
                     return Err(Reply::new(
                         ReplyCode::FileUnavailable,
                         "Permission denied: resuming an upload (REST then STOR) needs the 'a' permission.",

@@ -60,7 +60,10 @@ impl Session {
             Err(refusal) => return refusal,
         };
         let (letters, found) = match self.account() {
-            Ok((user, jail)) => (user.perms, jail.metadata(&virtual_path)),
+            Ok((user, jail)) => (
+                self.shared.letters.at(user.perms, &virtual_path),
+                jail.metadata(&virtual_path),
+            ),
             Err(refusal) => return refusal,
         };
         match found {
@@ -127,7 +130,8 @@ impl Session {
         let (user, jail) = self.account()?;
         let lister = Lister {
             style,
-            letters: user.perms,
+            // The letters of the folder listed (a deeper folder's own letters are not shown).
+            letters: self.shared.letters.at(user.perms, &virtual_path),
             facts: self.mlst_facts,
             now: SystemTime::now(),
             fixed: self.fixed_time(),
