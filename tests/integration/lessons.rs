@@ -243,7 +243,8 @@ impl SourceIndex {
             if line.starts_with("impl") {
                 if line.trim_end().ends_with('{') {
                     block = Some(Block::Impl(impl_target(line)));
-                } else if !line.trim_end().ends_with(';') {
+                } else if !line.trim_end().ends_with(';') && !line.trim_end().ends_with("{}") {
+                    // (`impl Error for E {}` is whole on its line.)
                     header = Some(line.to_string());
                 }
                 continue;
