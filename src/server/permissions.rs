@@ -246,6 +246,13 @@ impl FolderLetters {
         Ok(FolderLetters { rules: folded })
     }
 
+    /// Every rule: a folder and its letters, deepest first.
+    pub fn rules(&self) -> impl Iterator<Item = (&str, Perms)> {
+        self.rules
+            .iter()
+            .map(|(folder, letters)| (folder.as_str(), *letters))
+    }
+
     /// The letters that hold at `virtual_path` for a user whose own are `own`.
     pub fn at(&self, own: Perms, virtual_path: &str) -> Perms {
         self.rules

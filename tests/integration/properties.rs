@@ -58,9 +58,10 @@ mod jail {
     use cap_std::fs::OpenOptions;
     use proptest::prelude::*;
 
-    use localftp::server::jail::{Jail, resolve};
+    use localftp::server::jail::{Jail, Mount, resolve};
 
-    /// A home with a file, a folder, and symlinks leading in and out; a canary outside.
+    /// A home with a file, a folder, and symlinks leading in and out; a canary outside; and a
+    /// shared folder seen as `/Materi`, with a link in it that climbs above it.
     fn landscape() -> (tempfile::TempDir, Jail) {
         let scratch = tempfile::tempdir().unwrap();
         let home = scratch.path().join("home");
@@ -73,19 +74,24 @@ mod jail {
         symlink(home.join("sub"), home.join("inner")).unwrap();
         symlink(scratch.path().join("missing"), home.join("dangling")).unwrap();
         symlink("../..", home.join("sub/deep/up2")).unwrap();
-        let jail = Jail::new(&home).unwrap();
+        let shared = scratch.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::write(shared.join("material"), "shared").unwrap();
+        symlink("..", shared.join("esc")).unwrap();
+        let share = Mount::new(&shared, "Materi").unwrap();
+        let jail = Jail::new(&home).unwrap().with_mounts(&[share]);
         (scratch, jail)
     }
 
-    /// What lies outside the home, to compare before and after: every name below the scratch
-    /// folder but the home, with its contents.
+    /// What lies outside the home and the share, to compare before and after: every name
+    /// below the scratch folder but those two, with its contents.
     fn outside(scratch: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         let mut seen = Vec::new();
         let mut folders = vec![scratch.to_path_buf()];
         while let Some(folder) = folders.pop() {
             for entry in fs::read_dir(&folder).unwrap() {
                 let path = entry.unwrap().path();
-                if path == scratch.join("home") {
+                if path == scratch.join("home") || path == scratch.join("shared") {
                     continue;
                 }
                 if path.is_dir() {
@@ -113,7 +119,8 @@ mod jail {
             parts in prop::collection::vec(
                 prop::sample::select(vec![
                     "..", ".", "", "sub", "deep", "file", "door", "inner", "to_canary",
-                    "dangling", "up2", "canary", "outside", "new", "home",
+                    "dangling", "up2", "canary", "outside", "new", "home", "Materi", "esc",
+                    "material", "shared",
                 ]),
                 0..8,
             ),
@@ -127,7 +134,9 @@ mod jail {
             if let Ok(mut file) = jail.open(&virtual_path, OpenOptions::new().read(true)) {
                 let mut bytes = Vec::new();
                 let _ = file.read_to_end(&mut bytes);
-                prop_assert_ne!(bytes, b"out".to_vec(), "{} read the canary", virtual_path);
+                prop_assert_ne!(&bytes, &b"out".to_vec(), "{} read the canary", virtual_path);
+                let shared = virtual_path.starts_with("/Materi/");
+                prop_assert!(shared || bytes != b"shared", "{} read the share's file", virtual_path);
             }
             let _ = jail.metadata(&virtual_path);
             let _ = jail.read_dir(&virtual_path);
@@ -138,6 +147,7 @@ mod jail {
             let _ = jail.create_dir(&format!("{virtual_path}/new"));
             let _ = jail.rename(&virtual_path, "/moved");
             let _ = jail.rename("/file", &virtual_path);
+            let _ = jail.rename("/Materi/material", &virtual_path);
             let _ = jail.remove_file(&virtual_path);
             let _ = jail.remove_dir(&virtual_path);
             prop_assert_eq!(outside(scratch.path()), before, "{} + {} -> {}", cwd, arg, virtual_path);

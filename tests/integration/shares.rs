@@ -143,6 +143,15 @@ fn folder_letters_hold_in_their_folder_and_below() {
     alice.upload("STOR inbox/x.txt", b"in the inbox\n");
     alice.cmd_says("DELE inbox/x.txt", 550, "needs the 'd' permission");
     alice.cmd("CWD /", 250);
+    let perms = alice.cmd("SITE PERMS", 200).text();
+    assert!(
+        perms.contains("in /Folder_Tes/inbox and below: elrw instead"),
+        "{perms}"
+    );
+    assert!(
+        perms.contains("in /Folder_Tes and below: elr instead"),
+        "{perms}"
+    );
     // The folder cannot be removed or renamed away from its letters, nor can a folder above a
     // rule's folder.
     alice.cmd_says("RNFR Folder_Tes", 550, "needs the 'f' permission");

@@ -313,6 +313,11 @@ impl Session {
                         };
                         format!("{} {mark} {}", perm.letter(), perm.describe())
                     });
+                    // Folders whose own letters hold in place of these (--share, --folder-perms).
+                    let folders = self.shared.letters.rules().map(|(folder, letters)| {
+                        format!("in {folder} and below: {letters} instead")
+                    });
+                    let lines = lines.chain(folders);
                     Reply::multi(
                         ReplyCode::CommandOkay,
                         &format!("Your permissions: {}", user.perms),
