@@ -94,6 +94,11 @@ struct Flags {
     #[arg(long = "folder-perms", value_name = "PATH=LETTERS", value_parser = folder_perms_from_spec)]
     folder_perms: Vec<(String, Perms)>,
 
+    /// Draw a transcript (the .jsonl file of --transcript) as a sequence diagram: print the SVG
+    /// on standard output and exit. E.g. --diagram transcripts/alice-1.jsonl > session.svg
+    #[arg(long, value_name = "FILE.jsonl")]
+    diagram: Option<PathBuf>,
+
     /// Read passwords on standard input, one a line, print each one's Argon2 hash for a
     /// --users file (one a line, in order), and exit.
     #[arg(long)]
@@ -236,6 +241,9 @@ fn main() -> ExitCode {
     if flags.hash_password {
         return print_hash();
     }
+    if let Some(transcript) = &flags.diagram {
+        return print_diagram(transcript);
+    }
     let config = match configure(flags) {
         Ok(config) => config,
         Err(message) => {
@@ -340,6 +348,22 @@ fn configure(flags: Flags) -> Result<Config, String> {
         lab: flags.lab,
         faults: Faults::new(flags.faults),
     })
+}
+
+/// `--diagram FILE`: a transcript in, its sequence diagram (SVG) out.
+fn print_diagram(transcript: &std::path::Path) -> ExitCode {
+    match std::fs::read_to_string(transcript) {
+        Ok(text) => {
+            let steps = localftp::server::diagram::steps_from_jsonl(&text);
+            let title = format!("localftp session: {}", transcript.display());
+            print!("{}", localftp::server::diagram::svg(&title, &steps));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", transcript.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `--hash-password`: each line of standard input in, its hash out, in order.

@@ -25,6 +25,8 @@ pub mod commands;
 pub mod control;
 pub mod copy;
 pub mod data;
+pub mod diagram;
+pub mod events;
 pub mod faults;
 pub mod jail;
 pub mod listing;

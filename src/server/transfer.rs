@@ -35,6 +35,7 @@ use super::command::TransferType;
 use super::control::Replier;
 use super::copy::{Source, receive, send};
 use super::data::{DataError, DataPlan};
+use super::events::DataEvent;
 use super::faults::{Fault, SLOW_PAUSE};
 use super::registry::Registry;
 use super::stream::Stream;
@@ -246,7 +247,7 @@ fn run(
             (Ok(peer), true) => peer.ip().to_string(),
             (Err(_), _) => "?".to_string(),
         };
-        trace.data(&format!("data connection open with {peer}"));
+        trace.data(&DataEvent::Open { peer }.to_string());
     }
     // A stalled client (it stopped reading or sending) must not hold this thread forever.
     let _ = stream.set_read_timeout(Some(crate::platform::read_slice(settings.stall_timeout)));
@@ -281,7 +282,7 @@ fn run(
     };
 
     if let (Some(trace), Some(_)) = (trace, &settings.tls) {
-        trace.data("TLS handshake done on the data connection (PROT P)");
+        trace.data(&DataEvent::Tls.to_string());
     }
     // The early-close fault stops a download halfway and still says 226.
     let limit = match (&mut job.direction, faults.has(Fault::EarlyClose)) {
@@ -311,11 +312,16 @@ fn run(
     };
     let seconds = started.elapsed().as_secs_f64();
     if let Some(trace) = trace {
-        let way = if receiving { "received" } else { "sent" };
-        match &result {
-            Ok(bytes) => trace.data(&format!("{bytes} bytes {way}; data connection closed")),
-            Err(failure) => trace.data(&format!("transfer stopped: {failure}")),
-        }
+        let event = match &result {
+            Ok(bytes) => DataEvent::Done {
+                bytes: *bytes,
+                received: receiving,
+            },
+            Err(failure) => DataEvent::Stopped {
+                why: failure.to_string(),
+            },
+        };
+        trace.data(&event.to_string());
     }
     let reply = match result {
         Ok(bytes) => {

@@ -10,6 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::{EpsvArg, TransferType};
 use crate::server::data::{self, DataPlan, pasv_numbers};
+use crate::server::events::DataEvent;
 use crate::server::faults::{Fault, WRONG_PASV_ADDRESS};
 use crate::server::session::Session;
 
@@ -135,10 +136,8 @@ impl Session {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         self.data_plan = Some(DataPlan::Passive(listener));
         if let Some(trace) = &self.trace {
-            trace.data(&format!(
-                "passive port {port} opened on {}; waiting for the client to connect",
-                self.local.ip()
-            ));
+            let at = self.local.ip().to_string();
+            trace.data(&DataEvent::Listening { port, at }.to_string());
         }
         Ok(port)
     }
