@@ -26,6 +26,21 @@ pub fn timeval(time: SystemTime) -> String {
     )
 }
 
+/// A time as ISO 8601 writes it, UTC, to the second: `2001-09-09T01:46:40Z` (the grade sheet).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use localftp::server::clock::iso8601;
+/// assert_eq!(iso8601(UNIX_EPOCH + Duration::from_secs(1_000_000_000)), "2001-09-09T01:46:40Z");
+/// ```
+pub fn iso8601(time: SystemTime) -> String {
+    let c = Civil::from_system_time(time);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
 /// Read `YYYYMMDDHHMMSS` (UTC; a `.sss` fraction is allowed and ignored) into Unix seconds.
 ///
 /// ```

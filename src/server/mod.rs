@@ -32,6 +32,7 @@ pub mod jail;
 pub mod listing;
 pub mod passwords;
 pub mod permissions;
+pub mod progress;
 pub mod registry;
 pub mod session;
 pub mod stream;
