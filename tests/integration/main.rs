@@ -67,3 +67,6 @@ mod passwords;
 
 /// Issue 11: the client as a tutor: --quiz, a protocol note per server fault, --walkthrough, compare, and pyftpdlib.
 mod client_tutor;
+
+/// Issue 17: per-session download and upload limits: measured rate, ABOR and STAT under a limit.
+mod rates;
