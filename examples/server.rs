@@ -22,7 +22,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use localftp::server::faults::{Fault, Faults};
+<<<<<<< HEAD
 use localftp::server::permissions::Perms;
+=======
+use localftp::server::throttle::parse_rate;
+>>>>>>> rate
 use localftp::server::tls::TlsConfig;
 use localftp::server::users::{User, hash_password, load_users_file};
 use localftp::server::{
@@ -169,6 +173,16 @@ struct Flags {
     /// after an upload may leave an empty or partial file under its name.
     #[arg(long)]
     no_fsync: bool,
+
+    /// Limit each session's downloads (RETR, LIST, NLST, MLSD) to RATE bytes per second, e.g.
+    /// 65536, 64KiB, 500KB, 2MiB (KiB/MiB/GiB and k/M/G: 1024-based; KB/MB/GB: 1000-based).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    download_rate: Option<u64>,
+
+    /// Limit each session's uploads (STOR, APPE, STOU) to RATE bytes per second (as
+    /// --download-rate).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    upload_rate: Option<u64>,
 
     /// Log, after every reply, one line saying why it was sent: RFC section, session state
     /// before and after, the permission letter checked, the jail's decision; and the data
@@ -343,6 +357,8 @@ fn configure(flags: Flags) -> Result<Config, String> {
         require_tls: flags.require_tls,
         require_tls_reuse: !flags.no_require_tls_reuse,
         fsync: !flags.no_fsync,
+        download_rate: flags.download_rate,
+        upload_rate: flags.upload_rate,
         explain: flags.explain,
         transcript_dir: flags.transcript,
         lab: flags.lab,

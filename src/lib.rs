@@ -26,6 +26,7 @@
 //! | `server::faults` | `--fault NAME`: misbehaving on purpose, so students write robust clients |
 //! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard: 150 … 226 |
 //! | `server::copy` | moving the bytes: `sendfile`, TYPE A line ends, the hang-up check |
+//! | `server::throttle` | `--download-rate`/`--upload-rate`: pacing a transfer by bytes so far against time so far |
 //! | `server::upload` | an upload's destination: a temporary file renamed over the target only when whole |
 //! | `server::clock` | time as FTP writes it (`YYYYMMDDHHMMSS`), and the calendar behind `ls -l` dates |
 //! | `server::listing` | `ls -l` lines for LIST, names for NLST, RFC 3659 facts for MLSD/MLST |

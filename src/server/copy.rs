@@ -9,6 +9,9 @@
 //!   made visible only when the last byte has arrived, ABOR has not come, the client is still
 //!   there, and (by default) the bytes are on the disk: then the temporary file is renamed over
 //!   the target, atomically. Any failure removes the temporary file and leaves the old one whole.
+//! - **Under a limit** (`--download-rate`, `--upload-rate`) the data connection comes wrapped in
+//!   a [`Paced`] with a throttle, and every loop here goes one chunk at a time (see
+//!   `throttle.rs`). Without a limit nothing changes: `Paced` passes each call straight through.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
@@ -19,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use super::command::TransferType;
 use super::stream::Stream;
+use super::throttle::{Paced, Throttle};
 use super::upload::{Finish, Upload};
 use crate::platform::{FileSender, peer_has_hung_up};
 use crate::reply::{Reply, ReplyCode};
@@ -111,23 +115,23 @@ impl Failure {
 /// `limit` (the early-close fault) stops a listing or a binary plain-TCP download early.
 pub(super) fn send(
     source: Source,
-    mut stream: Stream,
+    mut stream: Paced<'_, Stream>,
     transfer_type: TransferType,
     limit: Option<u64>,
 ) -> Result<u64, Failure> {
-    let sent = match (source, transfer_type, &stream) {
+    let sent = match (source, transfer_type, &stream.inner) {
         (Source::Listing(lines), _, _) => {
             send_copy(&mut lines.take(limit.unwrap_or(u64::MAX)), &mut stream)
         }
         (Source::File(file), TransferType::Image, Stream::Plain(socket)) => {
-            send_file(&file, socket, limit)
+            send_file(&file, socket, limit, stream.throttle.as_mut())
         }
         (Source::File(mut file), TransferType::Image, Stream::Tls(_)) => {
             send_copy(&mut file, &mut stream)
         }
         (Source::File(mut file), TransferType::Ascii, _) => send_ascii(&mut file, &mut stream),
     }?;
-    finish_sending(stream)?;
+    finish_sending(stream.inner)?;
     Ok(sent)
 }
 
@@ -135,19 +139,34 @@ pub(super) fn send(
 /// cache to the socket, never copying them into this process. A `read` + `write` loop would
 /// copy every byte twice more and make two system calls per buffer; this is how vsftpd and
 /// pyftpdlib send files too. (Rust's `io::copy` does not do it for sockets.)
-fn send_file(file: &File, stream: &TcpStream, limit: Option<u64>) -> Result<u64, Failure> {
+///
+/// Under a limit each call asks for one chunk only, and the throttle then waits its turn.
+fn send_file(
+    file: &File,
+    stream: &TcpStream,
+    limit: Option<u64>,
+    mut throttle: Option<&mut Throttle<'_>>,
+) -> Result<u64, Failure> {
     /// The most one call asks for; the kernel moves what it can and says how much.
     const CHUNK: u64 = 1 << 30;
+    let most = throttle
+        .as_ref()
+        .map_or(CHUNK, |throttle| throttle.chunk() as u64);
     let mut sender = FileSender::new();
     let mut sent = 0u64;
     loop {
-        let ask = limit.map_or(CHUNK, |limit| limit.saturating_sub(sent).min(CHUNK));
+        let ask = limit.map_or(most, |limit| limit.saturating_sub(sent).min(most));
         if ask == 0 {
             return Ok(sent);
         }
         match sender.send(file, stream, ask as usize) {
             Ok(0) => return Ok(sent),
-            Ok(n) => sent += n as u64,
+            Ok(n) => {
+                sent += n as u64;
+                if let Some(throttle) = throttle.as_mut() {
+                    throttle.pace(n).map_err(Failure::Network)?;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // The socket's write timeout (the stall timeout) shows up as EAGAIN.
             Err(error) => {
@@ -164,7 +183,7 @@ fn send_file(file: &File, stream: &TcpStream, limit: Option<u64>) -> Result<u64,
 }
 
 /// A file sent by reading and writing it, for TLS data connections (and listings).
-fn send_copy(file: &mut impl Read, stream: &mut Stream) -> Result<u64, Failure> {
+fn send_copy(file: &mut impl Read, stream: &mut impl Write) -> Result<u64, Failure> {
     let mut buffer = vec![0u8; COPY_BUFFER / 2];
     let mut sent = 0u64;
     loop {
@@ -180,7 +199,7 @@ fn send_copy(file: &mut impl Read, stream: &mut Stream) -> Result<u64, Failure> 
 /// TYPE A on the way out: each LF becomes CRLF (RFC 959 §3.1.1.1, NVT-ASCII line ends).
 /// Every LF is converted, even one already after a CR, so that TYPE A upload (which turns each
 /// CRLF back into LF) restores the exact original bytes.
-fn send_ascii(file: &mut File, stream: &mut Stream) -> Result<u64, Failure> {
+fn send_ascii(file: &mut File, stream: &mut impl Write) -> Result<u64, Failure> {
     let mut input = vec![0u8; COPY_BUFFER / 2];
     let mut output = Vec::with_capacity(COPY_BUFFER);
     let mut sent = 0u64;
@@ -210,7 +229,7 @@ fn finish_sending(stream: Stream) -> Result<(), Failure> {
 /// Receive an upload into `upload.file`; then make it visible, unless ABOR came.
 pub(super) fn receive(
     upload: Upload,
-    mut stream: Stream,
+    mut stream: Paced<'_, Stream>,
     transfer_type: TransferType,
     abort: &AtomicBool,
     stall: Duration,
@@ -218,6 +237,7 @@ pub(super) fn receive(
     fsync: bool,
 ) -> Result<u64, Failure> {
     let Upload { mut file, finish } = upload;
+    // Under a limit each read inside takes at most a chunk, and the throttle then waits.
     let mut watched = Watched {
         stream: &mut stream,
         abort,
@@ -229,7 +249,7 @@ pub(super) fn receive(
     };
     // Our side says goodbye too: under TLS a client (Python's `unwrap`, for one) waits for
     // the server's close_notify after its own; over plain TCP this is a plain half-close.
-    let _ = stream.close();
+    let _ = stream.inner.close();
     let result = copied.and_then(|bytes| {
         // ABOR shuts the socket down, and a read after that sees a clean end of stream, which
         // looks just like a finished upload. The flag tells them apart: an aborted upload is
@@ -295,13 +315,13 @@ pub(super) fn hangs_up_within(control: &TcpStream, grace: Duration) -> bool {
 /// down does not wake a blocked read (`platform::WAKE_SLICE`): there the socket's timeout is a
 /// short slice, and between slices the abort flag and the stall time are looked at. Elsewhere
 /// the first timeout is the stall timeout itself.
-struct Watched<'a> {
-    stream: &'a mut Stream,
+struct Watched<'a, R> {
+    stream: &'a mut R,
     abort: &'a AtomicBool,
     stall: Duration,
 }
 
-impl Read for Watched<'_> {
+impl<R: Read> Read for Watched<'_, R> {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         let started = Instant::now();
         loop {

@@ -36,6 +36,7 @@ pub mod progress;
 pub mod registry;
 pub mod session;
 pub mod stream;
+pub mod throttle;
 pub mod tls;
 pub mod trace;
 pub mod transfer;
@@ -154,6 +155,14 @@ pub struct Config {
     /// `fsync` an upload before it replaces its target (on by default): the upload is on the
     /// disk, not only in the page cache, before the old file goes. Off trades that for speed.
     pub fsync: bool,
+    /// At most this many bytes per second for each session's downloads (RETR, and LIST, NLST
+    /// and MLSD listings), as pyftpdlib's `ThrottledDTPHandler.write_limit`; `None` (the
+    /// default): no limit. Each session has its own: ten sessions may take ten times as much.
+    /// `Some(0)` is taken as 1 byte per second. See `throttle` for how the rate is kept.
+    pub download_rate: Option<u64>,
+    /// At most this many bytes per second for each session's uploads (STOR, APPE, STOU), as
+    /// pyftpdlib's `ThrottledDTPHandler.read_limit`; `None` (the default): no limit.
+    pub upload_rate: Option<u64>,
     /// `--explain`: log why each reply was sent (see `trace`).
     pub explain: bool,
     /// `--transcript DIR`: write each session's conversation to DIR (see `trace`).
@@ -193,6 +202,8 @@ impl Default for Config {
             require_tls: false,
             require_tls_reuse: true,
             fsync: true,
+            download_rate: None,
+            upload_rate: None,
             explain: false,
             transcript_dir: None,
             lab: false,
@@ -454,6 +465,14 @@ impl Server {
         log::info!("listening on {}", self.local_addr());
         let Server { listener, shared } = self;
         let config = &shared.config;
+        if config.download_rate.is_some() || config.upload_rate.is_some() {
+            let show = |rate: Option<u64>| rate.map_or("no limit".into(), throttle::format_rate);
+            log::info!(
+                "each session limited to downloads {}, uploads {}",
+                show(config.download_rate),
+                show(config.upload_rate)
+            );
+        }
         let limits = Limits {
             max_connections: config.max_connections,
             max_per_ip: config.max_connections_per_ip,

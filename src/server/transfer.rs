@@ -23,10 +23,14 @@
 //! the target only when the last byte has arrived (see `copy.rs`): a broken upload never
 //! destroys the old file and is never seen half-written. APPE and STOR after REST write in
 //! place (that is what they mean), so a broken one leaves a partly extended file.
+//!
+//! Under `--download-rate` or `--upload-rate` the data connection is paced (`throttle.rs`);
+//! each transfer keeps the rate on its own, and a session runs one transfer at a time, so the
+//! limit is per session.
 
 use std::io;
 use std::net::{IpAddr, Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -39,6 +43,7 @@ use super::events::DataEvent;
 use super::faults::{Fault, SLOW_PAUSE};
 use super::registry::Registry;
 use super::stream::Stream;
+use super::throttle::{Paced, Throttle, format_rate};
 use super::tls::TlsConfig;
 use super::upload::Upload;
 use crate::reply::{Reply, ReplyCode};
@@ -80,6 +85,10 @@ pub struct TransferControl {
     pub abort: AtomicBool,
     /// A handle on the data socket once it is open, so ABOR can shut it down.
     socket: Mutex<Option<TcpStream>>,
+    /// Bytes moved so far, for STAT. Counted under a limit only, where the bytes go chunk by
+    /// chunk anyway (an unlimited download may be a single `sendfile` call, with no moment in
+    /// between to count).
+    pub moved: AtomicU64,
 }
 
 impl super::registry::Abort for TransferControl {
@@ -113,6 +122,9 @@ pub struct Settings {
     pub tls: Option<TlsConfig>,
     /// Force an upload's bytes onto the disk before it replaces the target (`Config::fsync`).
     pub fsync: bool,
+    /// The session's limit for this transfer's direction, in bytes per second
+    /// (`Config::download_rate` or `Config::upload_rate`); `None`: as fast as it goes.
+    pub rate: Option<u64>,
     /// `--lab`: replies and transcripts the same in every run.
     pub lab: bool,
 }
@@ -126,6 +138,8 @@ pub struct Running {
     pub what: String,
     /// When it started.
     pub started: Instant,
+    /// Its limit in bytes per second, if any (see `Settings::rate`).
+    pub rate: Option<u64>,
 }
 
 impl Running {
@@ -152,6 +166,7 @@ pub fn start(
 ) -> io::Result<Running> {
     let control = Arc::new(TransferControl::default());
     let what = format!("{} {}", job.verb, job.path);
+    let rate = settings.rate;
     let shared = Arc::clone(&control);
     let ticket = Registry::take_thread(&settings.registry).ok_or_else(|| {
         io::Error::other("the server is running as many threads as this machine allows")
@@ -168,6 +183,7 @@ pub fn start(
         control,
         what,
         started: Instant::now(),
+        rate,
     })
 }
 
@@ -298,6 +314,13 @@ fn run(
         _ => None,
     };
     let receiving = matches!(job.direction, Direction::Receive(_));
+    // The clock of the limit starts now, with the first byte.
+    let stream = Paced {
+        inner: stream,
+        throttle: settings
+            .rate
+            .map(|rate| Throttle::new(rate, &control.abort, &control.moved)),
+    };
     let result = match job.direction {
         Direction::Send(source) => send(source, stream, settings.transfer_type, limit),
         Direction::Receive(upload) => receive(
@@ -311,6 +334,10 @@ fn run(
         ),
     };
     let seconds = started.elapsed().as_secs_f64();
+    let limited = settings
+        .rate
+        .map(|rate| format!(" (limited to {})", format_rate(rate)))
+        .unwrap_or_default();
     if let Some(trace) = trace {
         let event = match &result {
             Ok(bytes) => DataEvent::Done {
@@ -326,7 +353,7 @@ fn run(
     let reply = match result {
         Ok(bytes) => {
             log::info!(
-                "{tag} {} {} completed: {bytes} bytes in {seconds:.3} s",
+                "{tag} {} {} completed: {bytes} bytes in {seconds:.3} s{limited}",
                 job.verb,
                 job.path
             );

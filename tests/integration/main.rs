@@ -73,3 +73,6 @@ mod class;
 
 /// Issue 17: a teacher's folder in every home (--share) and letters for one folder (--folder-perms): enforced, named in refusals, nothing above a share.
 mod shares;
+
+/// Issue 17: per-session download and upload limits: measured rate, ABOR and STAT under a limit.
+mod rates;

@@ -473,6 +473,10 @@ impl Session {
             control: self.replier.socket(),
             registry: std::sync::Arc::clone(&self.shared.registry),
             fsync: self.shared.config.fsync,
+            rate: match job.direction {
+                Direction::Send(_) => self.shared.config.download_rate,
+                Direction::Receive(_) => self.shared.config.upload_rate,
+            },
             lab: self.shared.config.lab,
             tls: if self.security.private_data {
                 self.session_tls.clone()

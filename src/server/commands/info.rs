@@ -184,9 +184,18 @@ impl Session {
                 format!("Transfer in progress: {}.", transfer.what)
             }
             Some(transfer) if !transfer.is_finished() => format!(
-                "Transfer in progress: {} ({:.1} s).",
+                "Transfer in progress: {} ({:.1} s{}).",
                 transfer.what,
-                transfer.started.elapsed().as_secs_f64()
+                transfer.started.elapsed().as_secs_f64(),
+                // Under a limit the throttle counts the bytes (see `TransferControl::moved`).
+                transfer.rate.map_or(String::new(), |rate| format!(
+                    ", {} bytes so far, limited to {}",
+                    transfer
+                        .control
+                        .moved
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                    crate::server::throttle::format_rate(rate)
+                ))
             ),
             _ => "No transfer in progress.".to_string(),
         });
