@@ -34,6 +34,7 @@ pub mod session;
 pub mod stream;
 pub mod tls;
 pub mod trace;
+pub mod transcript;
 pub mod transfer;
 pub mod upload;
 pub mod users;
