@@ -24,6 +24,7 @@
 //! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |
 //! | `server::trace` | `--explain` (why each reply) and `--transcript` (each session in a file); log lines name the user |
 //! | `server::transcript` | a transcript's files: named after who logged in, never overwritten |
+//! | `server::state` | the server's own files outside every jail: a self-signed certificate that lasts |
 //! | `server::faults` | `--fault NAME`: misbehaving on purpose, so students write robust clients |
 //! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard: 150 … 226 |
 //! | `server::copy` | moving the bytes: `sendfile`, TYPE A line ends, the hang-up check |

@@ -31,6 +31,7 @@ pub mod passwords;
 pub mod permissions;
 pub mod registry;
 pub mod session;
+pub mod state;
 pub mod stream;
 pub mod tls;
 pub mod trace;
