@@ -67,3 +67,6 @@ mod passwords;
 
 /// Issue 11: the client as a tutor: --quiz, a protocol note per server fault, --walkthrough, compare, and pyftpdlib.
 mod client_tutor;
+
+/// "One server for the whole class": log lines and transcripts name the user; transcripts survive restarts; a self-signed certificate that lasts.
+mod classroom;
