@@ -22,11 +22,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use localftp::server::faults::{Fault, Faults};
-<<<<<<< HEAD
 use localftp::server::permissions::Perms;
-=======
+use localftp::server::state;
 use localftp::server::throttle::parse_rate;
->>>>>>> rate
 use localftp::server::tls::TlsConfig;
 use localftp::server::users::{User, hash_password, load_users_file};
 use localftp::server::{
@@ -152,10 +150,15 @@ struct Flags {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
 
-    /// FTPS with a certificate generated at start for localhost (for the classroom); its
-    /// SHA-256 fingerprint is logged so clients can check it.
+    /// FTPS with a self-signed certificate for localhost (for the classroom), made at the
+    /// first start and kept in --state-dir; its SHA-256 fingerprint is logged.
     #[arg(long, conflicts_with = "tls_cert")]
     tls_self_signed: bool,
+
+    /// Where --tls-self-signed keeps its certificate and key from one start to the next
+    /// (default: localftp-state next to --root). Must be outside the root and every home.
+    #[arg(long, value_name = "DIR", requires = "tls_self_signed")]
+    state_dir: Option<PathBuf>,
 
     /// Refuse USER before AUTH TLS, and data transfers without PROT P.
     #[arg(long)]
@@ -190,8 +193,9 @@ struct Flags {
     #[arg(long)]
     explain: bool,
 
-    /// Write each session's conversation to DIR: session-N.txt to read, session-N.jsonl for
-    /// programs (passwords masked).
+    /// Write each session's conversation to DIR, named after the user who logged in:
+    /// USER-YYYYMMDD-HHMMSS-N.txt to read, .jsonl for programs (passwords masked; never
+    /// overwritten).
     #[arg(long, value_name = "DIR")]
     transcript: Option<PathBuf>,
 
@@ -308,7 +312,16 @@ fn configure(flags: Flags) -> Result<Config, String> {
     };
     let tls = match (&flags.tls_cert, &flags.tls_key, flags.tls_self_signed) {
         (Some(cert), Some(key), _) => Some(TlsConfig::from_pem_files(cert, key)?),
-        (_, _, true) => Some(TlsConfig::self_signed()?),
+        (_, _, true) => {
+            let folder = flags.state_dir.clone();
+            let folder = folder.unwrap_or_else(|| state::default_dir(&flags.root));
+            let homes = users
+                .iter()
+                .chain(&anonymous)
+                .map(|user| user.home.as_path());
+            let served = std::iter::once(flags.root.as_path()).chain(homes);
+            Some(state::lasting_certificate(&folder, served, flags.bind)?)
+        }
         _ => None,
     };
     if let Some(tls) = &tls {

@@ -22,7 +22,9 @@
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
 //! | `server::stream` | one connection type, plain or TLS, for control and data alike |
 //! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |
-//! | `server::trace` | `--explain` (why each reply) and `--transcript` (each session in a file) |
+//! | `server::trace` | `--explain` (why each reply) and `--transcript` (each session in a file); log lines name the user |
+//! | `server::transcript` | a transcript's files: named after who logged in, never overwritten |
+//! | `server::state` | the server's own files outside every jail: a self-signed certificate that lasts |
 //! | `server::faults` | `--fault NAME`: misbehaving on purpose, so students write robust clients |
 //! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard: 150 … 226 |
 //! | `server::copy` | moving the bytes: `sendfile`, TYPE A line ends, the hang-up check |

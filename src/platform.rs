@@ -10,6 +10,7 @@
 //! | file facts for LIST/MLSD ([`FileFacts`]) | mode bits, links, device + inode | the same | read-only → no `w`; 1 link; no `unique` |
 //! | SITE CHMOD ([`permissions_from_mode`]) | mode bits | the same | refused (502): no Unix modes |
 //! | names ([`WINDOWS_NAMES`]) | any name without `/` | the same | drives, `\`, devices, streams, trailing dots, 8.3 names refused (553) |
+//! | a private key's file ([`create_private_file`]) | mode 0600: the owner alone reads it | the same | a plain new file (see there) |
 //!
 //! Disk full and quota errors need nothing here: `io::ErrorKind::StorageFull` and
 //! `QuotaExceeded` name them on every platform.
@@ -254,4 +255,26 @@ pub fn permissions_from_mode(mode: u32) -> Option<cap_std::fs::Permissions> {
 #[cfg(not(unix))]
 pub fn permissions_from_mode(_mode: u32) -> Option<cap_std::fs::Permissions> {
     None
+}
+
+/// Create a new file (never an existing one) that only its owner may read: for a private key.
+///
+/// On Unix the file is made with mode 0600 from the start, so there is no moment when others
+/// could open it (setting the mode after creating it would leave one). Windows has no mode
+/// bits: a new file takes the access rules of its folder, which in a user's own folders admit
+/// only that user and the administrators; so there it is a plain new file.
+#[cfg(unix)]
+pub fn create_private_file(path: &std::path::Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Create a new file (never an existing one) for a private key (see the Unix version).
+#[cfg(not(unix))]
+pub fn create_private_file(path: &std::path::Path) -> io::Result<File> {
+    File::options().write(true).create_new(true).open(path)
 }

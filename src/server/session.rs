@@ -81,7 +81,8 @@ impl From<Reply> for Outcome {
 pub struct Session {
     /// The server's configuration and accounts.
     pub shared: Arc<Shared>,
-    /// The session's number and client address, for logs.
+    /// The session's number, client address and user, for logs (shared with the replier, the
+    /// transfer thread and the trace: see `SessionTag`).
     pub tag: SessionTag,
     /// The server's address on this connection (passive ports listen on the same IP).
     pub local: SocketAddr,
@@ -133,7 +134,7 @@ impl Session {
         let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
             return;
         };
-        let tag = SessionTag { id, peer };
+        let tag = SessionTag::new(id, peer);
         log::info!("{tag} connected");
         let started = Instant::now();
         match Session::new(tag.clone(), local, stream, shared, slot) {
@@ -324,13 +325,12 @@ impl Session {
                     }
                 }
             };
-            if !self.say(&reply) {
-                break;
-            }
-            if let (Some(before), true) = (before, self.trace.is_some()) {
+            let sent = self.say(&reply);
+            if let (Some(before), true) = (before, sent && self.trace.is_some()) {
                 self.explain(&line, &before, &reply);
             }
-            if close {
+            self.follow_login();
+            if !sent || close {
                 break;
             }
         }
@@ -338,6 +338,30 @@ impl Session {
         // (it has its own timeouts), so its file is finished or cleaned up.
         if let Some(transfer) = self.transfer.take() {
             transfer.wait();
+        }
+    }
+
+    /// After each reply: if the command changed who is logged in (PASS accepted, REIN), the
+    /// log lines and the transcript follow. Done here, after the reply, so that the PASS and
+    /// its 230 go into the transcript that the login names, and a REIN and its reply end the
+    /// logged-out user's transcript rather than start the next one.
+    fn follow_login(&self) {
+        let now = match &self.login {
+            Login::LoggedIn { user, .. } => Some(user.name.as_str()),
+            _ => None,
+        };
+        let before = self.tag.user();
+        if before.as_deref() == now {
+            return;
+        }
+        self.tag.set_user(now);
+        if let Some(trace) = &self.trace {
+            if before.is_some() {
+                trace.logged_out();
+            }
+            if let Some(user) = now {
+                trace.logged_in(user);
+            }
         }
     }
 

@@ -59,6 +59,9 @@ const CONTROL_TICKETS: usize = 32;
 /// and a few data connections'.
 const SESSIONS_REMEMBERED: usize = 16;
 
+/// The names a self-signed certificate is made for: the machine itself, by name and address.
+pub const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
 /// Why a data connection was refused under `--require-tls-reuse` (the default): its TLS
 /// handshake was a new one, not a resumption of the control connection's session.
 #[derive(Debug)]
@@ -97,13 +100,10 @@ impl TlsConfig {
 
     /// A fresh self-signed certificate for `localhost`, `127.0.0.1` and `::1`: enough for a
     /// classroom, where clients accept it with `--insecure` (curl `-k`) after checking the
-    /// fingerprint the server logs.
+    /// fingerprint the server logs. A new one each time: `server::state` keeps one from one
+    /// start to the next instead, so clients can trust it with `--ca`.
     pub fn self_signed() -> Result<TlsConfig, String> {
-        let names = vec![
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-            "::1".to_string(),
-        ];
+        let names = SELF_SIGNED_NAMES.map(String::from).to_vec();
         let certified = rcgen::generate_simple_self_signed(names)
             .map_err(|e| format!("cannot generate a certificate: {e}"))?;
         let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());

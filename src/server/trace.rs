@@ -8,37 +8,34 @@
 //! real path, or why it was refused). The data connection gets lines too: passive port opened,
 //! connection from which address, bytes moved, closed.
 //!
-//! With `--transcript DIR`, every session writes `session-N.txt` (for reading) and
-//! `session-N.jsonl` (one JSON object a line, for programs) with the control dialogue and the
-//! data events in time order, the password masked. With `--lab` the times become sequence
-//! numbers and client ports are hidden, so two runs of the same script give byte-identical files.
+//! With `--transcript DIR`, every session writes a `.txt` file (for reading) and a `.jsonl` file
+//! (one JSON object a line, for programs) with the control dialogue and the data events in time
+//! order, the password masked. The files are named after the user who logged in
+//! (`alice-20261130-101502-1.txt`; see `server::transcript` for the names and when they are
+//! created). With `--lab` the times become sequence numbers and client ports are hidden, so two
+//! runs of the same script give byte-identical files.
 //!
 //! Cheap when off: a session without these flags has no `Trace` at all, and each hook is one
 //! `if let Some(..)` check.
 
 use std::fmt::{self, Write as _};
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::transcript::Transcript;
 use crate::reply::Reply;
 
 /// One session's explain log and transcript.
 pub struct Trace {
-    tag: String,
+    /// Shares its user with the session's own tag, so explain lines name who is logged in.
+    tag: SessionTag,
     explain: bool,
     lab: bool,
     started: Instant,
     transcript: Option<Mutex<Transcript>>,
-}
-
-struct Transcript {
-    text: BufWriter<File>,
-    json: BufWriter<File>,
-    sequence: u64,
 }
 
 /// What one transcript record is.
@@ -73,6 +70,8 @@ impl Kind {
 
 impl Trace {
     /// A trace for a session, or `None` when neither `--explain` nor `--transcript` is on.
+    /// The transcript's files are not created yet: they are named after the user, who is not
+    /// known before PASS (see `server::transcript`).
     pub fn start(
         tag: &SessionTag,
         explain: bool,
@@ -83,32 +82,11 @@ impl Trace {
             return Ok(None);
         }
         let transcript = match transcript_dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir)?;
-                let base = dir.join(format!("session-{}", tag.id));
-                let mut text = BufWriter::new(File::create(base.with_extension("txt"))?);
-                let json = BufWriter::new(File::create(base.with_extension("jsonl"))?);
-                let peer = if lab {
-                    tag.peer.ip().to_string()
-                } else {
-                    tag.peer.to_string()
-                };
-                writeln!(
-                    text,
-                    "localftp transcript of session {} from {peer}",
-                    tag.id
-                )?;
-                text.flush()?;
-                Some(Mutex::new(Transcript {
-                    text,
-                    json,
-                    sequence: 0,
-                }))
-            }
+            Some(dir) => Some(Mutex::new(Transcript::new(dir, tag, lab)?)),
             None => None,
         };
         Ok(Some(Trace {
-            tag: tag.to_string(),
+            tag: tag.clone(),
             explain,
             lab,
             started: Instant::now(),
@@ -119,6 +97,23 @@ impl Trace {
     /// Whether `--explain` is on (the caller builds the explanation only then).
     pub fn explains(&self) -> bool {
         self.explain
+    }
+
+    /// `user` has just logged in: the transcript gets its file, named after them.
+    pub fn logged_in(&self, user: &str) {
+        if let Some(transcript) = &self.transcript {
+            let mut transcript = transcript.lock().unwrap_or_else(|p| p.into_inner());
+            transcript.logged_in(user, &self.tag);
+        }
+    }
+
+    /// The user has just logged out (REIN): the transcript's file ends, and what follows goes
+    /// to the next one, as if the connection were new (RFC 959 §4.1.1 says REIN is exactly that).
+    pub fn logged_out(&self) {
+        if let Some(transcript) = &self.transcript {
+            let mut transcript = transcript.lock().unwrap_or_else(|p| p.into_inner());
+            transcript.logged_out(&self.tag);
+        }
     }
 
     /// A command as received (the password masked). With `--explain` it is logged at the
@@ -161,8 +156,7 @@ impl Trace {
             return;
         };
         let mut transcript = transcript.lock().unwrap_or_else(|p| p.into_inner());
-        transcript.sequence += 1;
-        let sequence = transcript.sequence;
+        let sequence = transcript.next_sequence();
         let millis = self.started.elapsed().as_millis();
         let stamp = if self.lab {
             format!("[{sequence:04}]")
@@ -184,11 +178,18 @@ impl Trace {
             kind.name(),
             json_string(text)
         );
-        // A transcript that cannot be written must not end the session: it is a side record.
-        let _ = transcript.text.write_all(line.as_bytes());
-        let _ = transcript.json.write_all(json.as_bytes());
-        let _ = transcript.text.flush();
-        let _ = transcript.json.flush();
+        transcript.write(&line, &json, &self.tag);
+    }
+}
+
+/// The session is over (the last handle on its trace is gone, whichever thread held it): a
+/// transcript still waiting for a login is written now, under a name that says nobody logged in.
+impl Drop for Trace {
+    fn drop(&mut self) {
+        if let Some(transcript) = &self.transcript {
+            let mut transcript = transcript.lock().unwrap_or_else(|p| p.into_inner());
+            transcript.finish(&self.tag);
+        }
     }
 }
 
@@ -219,18 +220,61 @@ pub fn json_string(text: &str) -> String {
     out
 }
 
-/// Who a session is, for log lines: `[#3 127.0.0.1:50412]`.
+/// Who a session is, for log lines: `[#3 127.0.0.1:50412]`, and once someone has logged in
+/// `[#3 alice@127.0.0.1:50412]`, so a teacher can tell from the log alone who did what.
+///
+/// The user can change while the session runs (PASS, REIN), and copies of the tag live in
+/// other places (the reply writer, the transfer thread, the trace). So the user sits in one
+/// cell that every clone shares: [`SessionTag::set_user`] on any of them changes what all of
+/// them print.
 #[derive(Debug, Clone)]
 pub struct SessionTag {
     /// The session's number, counted from 1 since the server started.
     pub id: u64,
     /// The client's address.
     pub peer: SocketAddr,
+    /// Who is logged in, if anyone; shared by every clone of this tag.
+    user: Arc<Mutex<Option<Arc<str>>>>,
+}
+
+impl SessionTag {
+    /// The tag of a new session: nobody logged in yet.
+    ///
+    /// ```
+    /// use localftp::server::trace::SessionTag;
+    /// let tag = SessionTag::new(3, "127.0.0.1:5555".parse().unwrap());
+    /// let copy = tag.clone();
+    /// assert_eq!(tag.to_string(), "[#3 127.0.0.1:5555]");
+    /// tag.set_user(Some("alice"));
+    /// assert_eq!(copy.to_string(), "[#3 alice@127.0.0.1:5555]");
+    /// tag.set_user(None); // REIN
+    /// assert_eq!(copy.to_string(), "[#3 127.0.0.1:5555]");
+    /// ```
+    pub fn new(id: u64, peer: SocketAddr) -> SessionTag {
+        SessionTag {
+            id,
+            peer,
+            user: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Who is logged in, if anyone.
+    pub fn user(&self) -> Option<Arc<str>> {
+        self.user.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Name the user in this tag and every clone of it (`None`: logged out).
+    pub fn set_user(&self, user: Option<&str>) {
+        *self.user.lock().unwrap_or_else(|p| p.into_inner()) = user.map(Arc::from);
+    }
 }
 
 impl fmt::Display for SessionTag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[#{} {}]", self.id, self.peer)
+        match self.user() {
+            Some(user) => write!(f, "[#{} {user}@{}]", self.id, self.peer),
+            None => write!(f, "[#{} {}]", self.id, self.peer),
+        }
     }
 }
 

@@ -36,7 +36,7 @@ fn transcript_holds_every_command_reply_and_data_event_in_order() {
     let server = TestServer::start_with(|c| c.transcript_dir = Some(transcripts.clone()));
     let mut c = server.connect();
     seed_script(&mut c);
-    let text = wait_for_file(&transcripts.join("session-1.txt"), "S> 221");
+    let (path, text) = find_transcript(&transcripts, "user-", "S> 221");
     // Every command, in order, with the password masked.
     let commands: Vec<&str> = text
         .lines()
@@ -84,7 +84,7 @@ fn transcript_holds_every_command_reply_and_data_event_in_order() {
             .unwrap_or_else(|| panic!("{needle:?} missing after byte {at}:\n{text}"));
     }
     // The JSON Lines file has the same records, one object each.
-    let json = fs::read_to_string(transcripts.join("session-1.jsonl")).unwrap();
+    let json = fs::read_to_string(path.with_extension("jsonl")).unwrap();
     let records = json.lines().count();
     let text_records = text.lines().filter(|l| l.starts_with('[')).count();
     assert!(
@@ -108,8 +108,32 @@ fn transcript_holds_every_command_reply_and_data_event_in_order() {
     assert!(!json.contains("12345"));
 }
 
+/// Wait until a `.txt` transcript in `dir` whose name starts with `prefix` holds `needle`; its
+/// path and text. (Names carry the time when not in `--lab`.)
+pub fn find_transcript(dir: &Path, prefix: &str, needle: &str) -> (std::path::PathBuf, String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(prefix)
+                && name.ends_with(".txt")
+                && let Ok(text) = fs::read_to_string(entry.path())
+                && text.contains(needle)
+            {
+                return (entry.path(), text);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {prefix}….txt in {} held {needle:?}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Wait until `path` holds `needle` (the session writes as it goes).
-fn wait_for_file(path: &Path, needle: &str) -> String {
+pub fn wait_for_file(path: &Path, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(text) = fs::read_to_string(path)
@@ -143,8 +167,9 @@ fn two_lab_runs_of_the_same_script_give_identical_transcripts() {
         let mut c = server.connect();
         seed_script(&mut c);
         c.is_closed();
-        let text = wait_for_file(&out.join("session-1.txt"), "why: 221");
-        let json = fs::read_to_string(out.join("session-1.jsonl")).unwrap();
+        // In lab mode a name has no time: the user and a number.
+        let text = wait_for_file(&out.join("user-1.txt"), "why: 221");
+        let json = fs::read_to_string(out.join("user-1.jsonl")).unwrap();
         transcripts.push((text, json));
         drop(server);
         drop(dir);

@@ -1043,7 +1043,7 @@ fn the_folders_lessons_write_into_are_ignored_by_git() {
         "no lesson writes transcripts any more?"
     );
     for (line, folder) in folders {
-        let probe = format!("{folder}/session-1.txt");
+        let probe = format!("{folder}/user-1.txt");
         let ignored = Command::new("git")
             .args(["check-ignore", "-q", &probe])
             .current_dir(repo())

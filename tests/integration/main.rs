@@ -76,3 +76,6 @@ mod shares;
 
 /// Issue 17: per-session download and upload limits: measured rate, ABOR and STAT under a limit.
 mod rates;
+
+/// Issue 17: log lines and transcripts name the user; transcripts survive restarts; a self-signed certificate that lasts.
+mod classroom;

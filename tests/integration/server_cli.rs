@@ -16,7 +16,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(20);
 
 /// The program with a clean logging environment, run in `dir` (so a default `data/` would
 /// land there, never in the repository).
-fn server_command(dir: &Path) -> assert_cmd::Command {
+pub fn server_command(dir: &Path) -> assert_cmd::Command {
     let mut command = assert_cmd::Command::new(server_binary());
     command
         .current_dir(dir)
@@ -30,7 +30,7 @@ fn server_command(dir: &Path) -> assert_cmd::Command {
 /// The program failed with exactly one `error:` line containing `needle`, and did not panic.
 /// After a flag error clap may add its usual hints (`Usage: ...`, `tip: ...`,
 /// `For more information, try '--help'.`); nothing else may be printed.
-fn assert_one_line_error(output: &Output, needle: &str) {
+pub fn assert_one_line_error(output: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !output.status.success() && output.status.code().is_some(),

@@ -1,0 +1,222 @@
+//! The server's own files, kept from one start to the next in a *state folder*: the certificate
+//! and private key that `--tls-self-signed` makes.
+//!
+//! Why keep them: a certificate made anew at every start has a new fingerprint each time, so a
+//! student can only accept it blindly (`--insecure`) or compare fingerprints by eye every
+//! lesson. Kept, it is the same certificate every time: the teacher hands out `tls-cert.pem`
+//! once, and the client trusts exactly that certificate with `--ca tls-cert.pem`, the host name
+//! checked too, no `--insecure`.
+//!
+//! Where: by default `localftp-state` *next to* the root (`--root data` → `localftp-state`,
+//! `--root /srv/ftp` → `/srv/localftp-state`); `--state-dir DIR` chooses another folder. Next
+//! to the root is outside it by construction, so outside every home beneath it; it moves along
+//! when the teacher moves the class's folder; and it is the same rule on Linux, macOS and
+//! Windows, with no per-system place to look up (XDG, `%APPDATA%`, `~/Library`). Whichever
+//! folder it is, the server refuses to start if it lies inside the root or any user's home: a
+//! student could then download `tls-key.pem` and pretend to be this server.
+//!
+//! The files: both present → loaded; both missing → made and saved (the key readable by its
+//! owner alone, `platform::create_private_file`); one missing, unreadable, or not a pair → the
+//! server does not start, and says which file. Deleting both makes a new pair at the next start
+//! (for example after a change of `--bind`: the certificate names the address it was made for).
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::path::{Component, Path, PathBuf};
+
+use super::tls::{SELF_SIGNED_NAMES, TlsConfig};
+use crate::platform::create_private_file;
+
+/// The default state folder's name, next to the root.
+pub const STATE_FOLDER: &str = "localftp-state";
+
+/// The kept certificate (PEM): the file students pass to the client's `--ca`.
+pub const CERT_FILE: &str = "tls-cert.pem";
+
+/// The kept private key (PEM): never handed out.
+pub const KEY_FILE: &str = "tls-key.pem";
+
+/// The default state folder for `root`: [`STATE_FOLDER`] in the root's parent folder.
+///
+/// ```
+/// use std::path::Path;
+/// use localftp::server::state::default_dir;
+/// let root = std::env::temp_dir().join("class").join("data");
+/// assert_eq!(default_dir(&root).file_name().unwrap(), "localftp-state");
+/// assert!(!default_dir(&root).starts_with(&root));
+/// ```
+pub fn default_dir(root: &Path) -> PathBuf {
+    // The real, absolute root: `--root .` has a parent too.
+    let root = resolved(root);
+    match root.parent() {
+        Some(parent) => parent.join(STATE_FOLDER),
+        // The root is `/` (or `C:\`): every folder is inside it, and `check_outside` says so.
+        None => root.join(STATE_FOLDER),
+    }
+}
+
+/// Refuse a state folder inside any of the `served` folders (the root, each user's home): what
+/// is kept there would be downloadable.
+pub fn check_outside<'a>(
+    state: &Path,
+    served: impl IntoIterator<Item = &'a Path>,
+) -> Result<(), String> {
+    let real_state = resolved(state);
+    for folder in served {
+        if real_state.starts_with(resolved(folder)) {
+            return Err(format!(
+                "the state folder {} is inside {}, which FTP users can read: its private key \
+                 could be downloaded; choose one outside it with --state-dir",
+                state.display(),
+                folder.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `--tls-self-signed`: the certificate and key kept in `state`, made there the first time.
+/// `served` are the folders users can reach (the state folder must be outside them all);
+/// `bind` is the address the server listens on, named in a new certificate when it is a
+/// particular one (a classroom's `--bind 192.168.1.10`), so that clients connecting to it can
+/// check the name.
+pub fn lasting_certificate<'a>(
+    state: &Path,
+    served: impl IntoIterator<Item = &'a Path>,
+    bind: IpAddr,
+) -> Result<TlsConfig, String> {
+    check_outside(state, served)?;
+    std::fs::create_dir_all(state)
+        .map_err(|e| format!("cannot create the state folder {}: {e}", state.display()))?;
+    let (cert, key) = (state.join(CERT_FILE), state.join(KEY_FILE));
+    let made = match (cert.exists(), key.exists()) {
+        (true, true) => false,
+        (false, false) => {
+            make(&cert, &key, bind)?;
+            true
+        }
+        // Making a new half would not match the other: say which one is missing.
+        (true, false) | (false, true) => {
+            let (present, missing) = if cert.exists() {
+                (&cert, &key)
+            } else {
+                (&key, &cert)
+            };
+            return Err(format!(
+                "{} is missing, but {} is there: restore it, or delete both to make a new pair",
+                missing.display(),
+                present.display()
+            ));
+        }
+    };
+    let tls = TlsConfig::from_pem_files(&cert, &key).map_err(|e| {
+        format!(
+            "{e} (the kept pair {} and {}: delete both to make a new one)",
+            cert.display(),
+            key.display()
+        )
+    })?;
+    log::info!(
+        "FTPS certificate {} {}, key {}: students trust it with the client's --ca {}",
+        cert.display(),
+        if made { "made now" } else { "loaded" },
+        key.display(),
+        cert.display()
+    );
+    Ok(tls)
+}
+
+/// Make a new self-signed certificate and key, and save them: the key first, readable by its
+/// owner alone; either file is removed again if the pair cannot be saved whole.
+fn make(cert: &Path, key: &Path, bind: IpAddr) -> Result<(), String> {
+    let mut names = SELF_SIGNED_NAMES.map(String::from).to_vec();
+    if !bind.is_unspecified() && !bind.is_loopback() {
+        names.push(bind.to_string());
+    }
+    let certified = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| format!("cannot generate a certificate: {e}"))?;
+    let save = |path: &Path, text: &str, create: fn(&Path) -> io::Result<std::fs::File>| {
+        create(path)
+            .and_then(|mut file| {
+                file.write_all(text.as_bytes())
+                    .and_then(|()| file.sync_all())
+            })
+            .map_err(|e| format!("cannot save {}: {e}", path.display()))
+    };
+    save(
+        key,
+        &certified.signing_key.serialize_pem(),
+        create_private_file,
+    )?;
+    if let Err(e) = save(cert, &certified.cert.pem(), create_new) {
+        let _ = std::fs::remove_file(key);
+        let _ = std::fs::remove_file(cert);
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn create_new(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// `path` as the system sees it: absolute, links followed, `..` applied. Parts that do not
+/// exist yet (a state folder not made yet) are added as written: they cannot be links.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let parts: Vec<Component> = absolute.components().collect();
+    // The longest leading part that exists is asked of the system; the rest is added by hand.
+    for exists in (0..=parts.len()).rev() {
+        let head: PathBuf = parts[..exists].iter().collect();
+        let Ok(mut real) = head.canonicalize() else {
+            continue;
+        };
+        for part in &parts[exists..] {
+            match part {
+                Component::ParentDir => {
+                    real.pop();
+                }
+                Component::Normal(name) => real.push(name),
+                _ => {}
+            }
+        }
+        return real;
+    }
+    absolute
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_folder_inside_a_served_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data");
+        std::fs::create_dir(&root).unwrap();
+        // Not made yet, and reached through `..`: still inside.
+        let inside = root.join("new").join("..").join("state");
+        assert!(check_outside(&inside, [root.as_path()]).is_err());
+        assert!(check_outside(&root, [root.as_path()]).is_err());
+        assert!(check_outside(&default_dir(&root), [root.as_path()]).is_ok());
+        // A sibling whose name starts like the root's is not inside it.
+        let sibling = dir.path().join("data-state");
+        assert!(check_outside(&sibling, [root.as_path()]).is_ok());
+    }
+
+    #[test]
+    fn the_default_is_next_to_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data");
+        let real_dir = dir.path().canonicalize().unwrap();
+        assert_eq!(default_dir(&root), real_dir.join(STATE_FOLDER));
+        assert_eq!(
+            default_dir(&root.join(".")),
+            real_dir.join(STATE_FOLDER),
+            "`data/.` is `data`"
+        );
+    }
+}
