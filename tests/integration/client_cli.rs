@@ -48,6 +48,8 @@ pub fn client_binary() -> PathBuf {
                 ])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .env("CARGO_TARGET_DIR", profile_dir.parent().expect("target/"))
+                // As in `support::server_binary`: not passed on, so ring is not rebuilt.
+                .env_remove("CARGO_MANIFEST_DIR")
                 .status();
             match built {
                 Ok(status) if status.success() => {}

@@ -534,6 +534,9 @@ pub fn server_binary() -> &'static Path {
         let built = Command::new(env!("CARGO"))
             .args(["build", "--quiet", "--example", "server", "--manifest-path"])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            // Cargo sets this for the test process; passed on, it would make ring's build
+            // script (which watches it) rerun, and the next `cargo test` rebuild it again.
+            .env_remove("CARGO_MANIFEST_DIR")
             .status();
         // The test executable is target/<profile>/deps/integration-<hash>; the example is
         // target/<profile>/examples/server (server.exe on Windows).
