@@ -101,6 +101,17 @@ struct Flags {
     #[arg(long, value_name = "FILE.jsonl")]
     diagram: Option<PathBuf>,
 
+    /// The teacher's board: a web page with each student's progress through the seed's flow,
+    /// live, at http://ADDR:PORT/ (PORT alone: 127.0.0.1:PORT). Log in with an account that has
+    /// the letter S, e.g. --user teacher:pw:elrS:.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_board_address)]
+    board: Option<std::net::SocketAddr>,
+
+    /// Write the grade sheet (CSV: a row per student, a column per stage, the quiz score) to
+    /// FILE when the server stops. The board offers the same file at any time.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+
     /// Read passwords on standard input, one a line, print each one's Argon2 hash for a
     /// --users file (one a line, in order), and exit.
     #[arg(long)]
@@ -235,6 +246,15 @@ fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
         return Err(format!("{text:?}: need 1 <= LO <= HI"));
     }
     Ok(low..=high)
+}
+
+/// `--board 8021` is 127.0.0.1:8021: loopback unless the teacher names another address.
+fn parse_board_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok((Ipv4Addr::LOCALHOST, port).into());
+    }
+    text.parse()
+        .map_err(|_| format!("{text:?} is not ADDR:PORT (e.g. 127.0.0.1:8021) or a port"))
 }
 
 fn main() -> ExitCode {
@@ -375,6 +395,8 @@ fn configure(flags: Flags) -> Result<Config, String> {
         explain: flags.explain,
         transcript_dir: flags.transcript,
         lab: flags.lab,
+        board: flags.board,
+        report: flags.report,
         faults: Faults::new(flags.faults),
     })
 }

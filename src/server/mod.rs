@@ -18,6 +18,7 @@
 //! kernel task. Thousands are fine; at tens of thousands an event loop (pyftpdlib's epoll,
 //! or Rust's async runtimes) wins. LESSONS.md measures both sides.
 
+pub mod board;
 pub mod class;
 pub mod clock;
 pub mod command;
@@ -172,6 +173,11 @@ pub struct Config {
     /// `--lab`: deterministic output for grading clients: sequential passive ports, fixed
     /// times in listings, numbered STOU names, transcripts without times or client ports.
     pub lab: bool,
+    /// `--board ADDR:PORT`: the teacher's board, a web page of the class's progress (see
+    /// `board`). Off by default.
+    pub board: Option<SocketAddr>,
+    /// `--report FILE`: the grade sheet (CSV) written at shutdown (see `progress`).
+    pub report: Option<PathBuf>,
     /// `--fault NAME`: misbehave on purpose, for exercises (see `faults`). Never on by default.
     pub faults: faults::Faults,
 }
@@ -209,6 +215,8 @@ impl Default for Config {
             explain: false,
             transcript_dir: None,
             lab: false,
+            board: None,
+            report: None,
             faults: faults::Faults::default(),
         }
     }
@@ -333,6 +341,9 @@ pub struct Shared {
     pub mounts: Vec<jail::Mount>,
     /// The letters of the shares and of `--folder-perms`, by folder.
     pub letters: permissions::FolderLetters,
+    /// Each account's progress through the seed's stages, when the board or the grade sheet is
+    /// on (`--board`, `--report`).
+    pub progress: Option<Arc<progress::Progress>>,
 }
 
 impl Shared {
@@ -431,6 +442,26 @@ impl Server {
             );
         }
         let users = Users::new(config.users.clone(), config.anonymous.clone());
+        // The board and the grade sheet list the class's students from the start (or every
+        // account, without a class), so one who never connects shows too.
+        let progress = (config.board.is_some() || config.report.is_some()).then(|| {
+            let listed = match &class {
+                Some(class) => class.users.iter().map(|u| u.name.as_str()).collect(),
+                None => config
+                    .users
+                    .iter()
+                    .map(|u| u.name.as_str())
+                    .collect::<Vec<_>>(),
+            };
+            Arc::new(progress::Progress::new(listed))
+        });
+        if let (Some(address), Some(progress)) = (config.board, &progress) {
+            let bound = board::start(address, Arc::clone(progress), users.clone())
+                .map_err(|e| StartError::Bind(address, e))?;
+            log::info!(
+                "the teacher's board: http://{bound}/ (log in with an account that has the letter S)"
+            );
+        }
         Ok(Server {
             listener,
             shared: Arc::new(Shared {
@@ -439,6 +470,7 @@ impl Server {
                 jails,
                 mounts,
                 letters,
+                progress,
                 registry: Arc::new(Registry::with_thread_budget(
                     crate::platform::thread_budget(),
                 )),
@@ -565,6 +597,12 @@ fn wait_for_sessions(shared: &Shared) {
         registry.served(),
         registry.live()
     );
+    if let (Some(path), Some(progress)) = (&shared.config.report, &shared.progress) {
+        match fs::write(path, progress.csv()) {
+            Ok(()) => log::info!("grade sheet written to {}", path.display()),
+            Err(e) => log::error!("cannot write the grade sheet {}: {e}", path.display()),
+        }
+    }
 }
 
 /// Stops a running server: no new sessions; waiting sessions are closed with 421; running

@@ -180,6 +180,7 @@ impl Session {
             config.explain,
             config.transcript_dir.as_deref(),
             config.lab,
+            shared.progress.as_ref(),
         )
         .unwrap_or_else(|e| {
             log::warn!("{tag} cannot write the transcript: {e}");

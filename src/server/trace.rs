@@ -15,6 +15,10 @@
 //! created). With `--lab` the times become sequence numbers and client ports are hidden, so two
 //! runs of the same script give byte-identical files.
 //!
+//! The teacher's board (`--board`, `--report`) reads the same hooks: each command, reply and
+//! data event also goes to `progress::Progress`, which ticks off the seed's stages and keeps the
+//! steps for the session's diagram. There is one record of the conversation, not two.
+//!
 //! Cheap when off: a session without these flags has no `Trace` at all, and each hook is one
 //! `if let Some(..)` check.
 
@@ -25,6 +29,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::diagram::{Step, reply_step};
+use super::events::DataEvent;
+use super::progress::Progress;
 use super::transcript::Transcript;
 use crate::reply::Reply;
 
@@ -36,6 +43,8 @@ pub struct Trace {
     lab: bool,
     started: Instant,
     transcript: Option<Mutex<Transcript>>,
+    /// The class's progress, for the board and the grade sheet.
+    progress: Option<Arc<Progress>>,
 }
 
 /// What one transcript record is.
@@ -69,7 +78,8 @@ impl Kind {
 }
 
 impl Trace {
-    /// A trace for a session, or `None` when neither `--explain` nor `--transcript` is on.
+    /// A trace for a session, or `None` when none of `--explain`, `--transcript` and the
+    /// board's `progress` is on.
     /// The transcript's files are not created yet: they are named after the user, who is not
     /// known before PASS (see `server::transcript`).
     pub fn start(
@@ -77,9 +87,13 @@ impl Trace {
         explain: bool,
         transcript_dir: Option<&Path>,
         lab: bool,
+        progress: Option<&Arc<Progress>>,
     ) -> io::Result<Option<Trace>> {
-        if !explain && transcript_dir.is_none() {
+        if !explain && transcript_dir.is_none() && progress.is_none() {
             return Ok(None);
+        }
+        if let Some(progress) = progress {
+            progress.opened(tag.id, tag.peer);
         }
         let transcript = match transcript_dir {
             Some(dir) => Some(Mutex::new(Transcript::new(dir, tag, lab)?)),
@@ -91,6 +105,7 @@ impl Trace {
             lab,
             started: Instant::now(),
             transcript,
+            progress: progress.cloned(),
         }))
     }
 
@@ -123,6 +138,7 @@ impl Trace {
         if self.explain {
             log::info!(target: "explain", "{} <- {line}", self.tag);
         }
+        self.step(|| Some(Step::Command(line.to_string())));
         self.record(Kind::Command, &line);
     }
 
@@ -132,6 +148,7 @@ impl Trace {
             log::info!(target: "explain", "{} -> {reply}", self.tag);
         }
         let wire = reply.to_wire();
+        self.step(|| reply_step(&wire));
         self.record(Kind::Reply, wire.trim_end_matches("\r\n"));
     }
 
@@ -148,7 +165,15 @@ impl Trace {
         if self.explain {
             log::info!(target: "explain", "{} data: {text}", self.tag);
         }
+        self.step(|| DataEvent::parse(text).map(Step::Data));
         self.record(Kind::Data, text);
+    }
+
+    /// Hand a step to the board's progress, when there is a board (`step` is made only then).
+    fn step(&self, step: impl FnOnce() -> Option<Step>) {
+        if let (Some(progress), Some(step)) = (&self.progress, self.progress.as_ref().and(step())) {
+            progress.step(self.tag.id, step);
+        }
     }
 
     fn record(&self, kind: Kind, text: &str) {
@@ -186,6 +211,9 @@ impl Trace {
 /// transcript still waiting for a login is written now, under a name that says nobody logged in.
 impl Drop for Trace {
     fn drop(&mut self) {
+        if let Some(progress) = &self.progress {
+            progress.closed(self.tag.id);
+        }
         if let Some(transcript) = &self.transcript {
             let mut transcript = transcript.lock().unwrap_or_else(|p| p.into_inner());
             transcript.finish(&self.tag);
