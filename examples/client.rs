@@ -97,6 +97,11 @@ struct Flags {
     #[arg(long, value_name = "LIST")]
     quiz_answers: Option<String>,
 
+    /// With --quiz: keep the score here. By default it is sent to the server before QUIT
+    /// (SITE QUIZ), so the teacher's board shows it.
+    #[arg(long)]
+    no_report: bool,
+
     /// Play the seed's whole flow and its error cases step by step, each explained (pauses
     /// for Enter at a terminal). Uses the seed's password unless --password is given.
     #[arg(long, conflicts_with = "actions")]
@@ -139,6 +144,7 @@ fn main() -> ExitCode {
         },
         quiz: flags.quiz || flags.quiz_answers.is_some(),
         quiz_answers: flags.quiz_answers,
+        no_report: flags.no_report,
         walkthrough: flags.walkthrough,
     })
 }

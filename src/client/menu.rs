@@ -132,6 +132,7 @@ fn session(
         Err(error) => return fail(&Narrator::new(options.plain), &error),
     };
     client.mode = options.mode;
+    client.report_quiz = !options.no_report;
     let (mut user, mut password) = (login.user, login.password);
     for attempt in 1.. {
         match client.login(&user, &password) {

@@ -133,6 +133,9 @@ pub struct Options {
     pub quiz_answers: Option<String>,
     /// `--walkthrough`: play the seed's whole flow step by step instead of the menu.
     pub walkthrough: bool,
+    /// `--no-report`: keep the quiz score here; by default it is sent to the server before
+    /// QUIT (`SITE QUIZ`), for the teacher's board.
+    pub no_report: bool,
 }
 
 impl Default for Options {
@@ -151,6 +154,7 @@ impl Default for Options {
             quiz: false,
             quiz_answers: None,
             walkthrough: false,
+            no_report: false,
         }
     }
 }
@@ -184,6 +188,8 @@ pub struct Client {
     quit: bool,
     /// Whether FEAT listed MLST, once asked (see `listing`).
     mlst: Option<bool>,
+    /// Whether the quiz score is sent before QUIT (see [`Client::quit`]).
+    pub report_quiz: bool,
 }
 
 impl Client {
@@ -214,6 +220,7 @@ impl Client {
             mode: DataMode::Passive,
             quit: false,
             mlst: None,
+            report_quiz: true,
         })
     }
 
@@ -336,6 +343,11 @@ impl Client {
     pub fn quit(&mut self) -> Result<(), ClientError> {
         if self.quit {
             return Ok(());
+        }
+        if self.report_quiz {
+            // The score goes to the teacher while the session is still open; a server that
+            // does not collect scores says so, and nothing else changes.
+            self.wire.report_quiz()?;
         }
         self.narrator()
             .stage("QUIT: end the session (RFC 959 §4.1.1)");

@@ -168,6 +168,11 @@ impl Quiz {
         }
     }
 
+    /// Right answers and questions asked, once anything was asked.
+    pub fn tally(&self) -> Option<(u32, u32)> {
+        (self.asked > 0).then_some((self.right, self.asked))
+    }
+
     /// The score line, once anything was asked: `7 of 9 right`.
     pub fn score(&self) -> Option<String> {
         (self.asked > 0).then(|| format!("{} of {} right", self.right, self.asked))

@@ -91,6 +91,7 @@ pub fn play(options: &Options, narrator: Narrator, quiz: Option<SharedQuiz>) -> 
         Err(error) => return walk.stop(&error),
     };
     client.mode = options.mode;
+    client.report_quiz = !options.no_report;
     walk.step(
         "stage 2, login",
         &[
@@ -120,6 +121,8 @@ pub fn play(options: &Options, narrator: Narrator, quiz: Option<SharedQuiz>) -> 
         Ok(mut second) => {
             let result = second.login(&user, "not-the-password");
             walk.expect_refusal(result, 530, "the wrong password");
+            // Not logged in: the score goes with the first connection's QUIT.
+            second.report_quiz = false;
             let _ = second.quit();
         }
         Err(error) => walk.surprise(&error),

@@ -88,6 +88,33 @@ pub struct Wire {
 }
 
 impl Wire {
+    /// With a quiz that asked anything: report its score with `SITE QUIZ right asked`, for the
+    /// teacher's board (localftp's own SITE command; other servers answer 500 or 502, and the
+    /// score simply stays here). This one reply is not a question of the quiz.
+    pub fn report_quiz(&mut self) -> Result<(), ClientError> {
+        let Some((right, asked)) = self.quiz.as_ref().and_then(|quiz| quiz.borrow().tally()) else {
+            return Ok(());
+        };
+        self.narrator
+            .stage("SITE QUIZ: report the quiz score to the teacher");
+        self.narrator.note(
+            "SITE is where a server keeps commands of its own (RFC 959 §4.1.3); localftp's \
+             SITE QUIZ puts your score on the teacher's board (--no-report leaves it out)",
+        );
+        let quiz = self.quiz.take();
+        let result = self.command(&format!("SITE QUIZ {right} {asked}"));
+        self.quiz = quiz;
+        match result?.code {
+            200 => self
+                .narrator
+                .note("the teacher's board shows your score now"),
+            code => self.narrator.note(&format!(
+                "this server does not collect quiz scores ({code}); the score stays here"
+            )),
+        }
+        Ok(())
+    }
+
     /// Open the control connection to `host:port`, let suppaftp read the greeting, and show
     /// it. Returns the connection and the greeting (a 220). With a quiz, the student predicts
     /// the greeting first.

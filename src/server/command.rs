@@ -58,6 +58,13 @@ pub enum SiteCommand {
     Perms,
     /// `SITE WHO`: the live sessions (needs the `S` letter).
     Who,
+    /// `SITE QUIZ 7 9`: the guided client's quiz score (7 right of 9), for the teacher's board.
+    Quiz {
+        /// Right answers.
+        right: u32,
+        /// Questions asked.
+        asked: u32,
+    },
     /// Any other SITE sub-command (answered 501 with the list of known ones).
     Other(String),
 }
@@ -227,6 +234,7 @@ impl Command {
             Nlst(_) => "NLST",
             Site(SiteCommand::Chmod { .. }) => "SITE CHMOD",
             Site(SiteCommand::Who) => "SITE WHO",
+            Site(SiteCommand::Quiz { .. }) => "SITE QUIZ",
             Site(_) => "SITE",
             Syst => "SYST",
             Stat(_) => "STAT",
@@ -487,6 +495,16 @@ fn parse_site(arg: &str) -> Result<SiteCommand, String> {
         "HELP" => Ok(SiteCommand::Help),
         "PERMS" => Ok(SiteCommand::Perms),
         "WHO" => Ok(SiteCommand::Who),
+        "QUIZ" => {
+            let usage = "expected SITE QUIZ <right> <asked>, e.g. SITE QUIZ 7 9";
+            let mut numbers = rest.split_whitespace().map(str::parse::<u32>);
+            match (numbers.next(), numbers.next(), numbers.next()) {
+                (Some(Ok(right)), Some(Ok(asked)), None) if right <= asked => {
+                    Ok(SiteCommand::Quiz { right, asked })
+                }
+                _ => Err(usage.into()),
+            }
+        }
         "CHMOD" => {
             let usage = "expected SITE CHMOD <octal mode> <path>, e.g. SITE CHMOD 644 notes.txt";
             let (mode, path) = rest.split_once(' ').ok_or(usage)?;

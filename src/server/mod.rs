@@ -361,6 +361,8 @@ impl Shared {
 pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
+    /// Where the teacher's board listens, when it is on.
+    board: Option<SocketAddr>,
 }
 
 impl Server {
@@ -455,12 +457,14 @@ impl Server {
             };
             Arc::new(progress::Progress::new(listed))
         });
+        let mut board = None;
         if let (Some(address), Some(progress)) = (config.board, &progress) {
             let bound = board::start(address, Arc::clone(progress), users.clone())
                 .map_err(|e| StartError::Bind(address, e))?;
             log::info!(
                 "the teacher's board: http://{bound}/ (log in with an account that has the letter S)"
             );
+            board = Some(bound);
         }
         Ok(Server {
             listener,
@@ -475,6 +479,7 @@ impl Server {
                     crate::platform::thread_budget(),
                 )),
             }),
+            board,
         })
     }
 
@@ -483,6 +488,12 @@ impl Server {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where the teacher's board listens (`--board`), with the real port when port 0 was
+    /// asked for; `None` when it is off.
+    pub fn board_addr(&self) -> Option<SocketAddr> {
+        self.board
     }
 
     /// A handle that stops this server (from a signal handler, or another thread).
@@ -497,7 +508,9 @@ impl Server {
     /// transfers up to `shutdown_grace` to finish, and return.
     pub fn run(self) {
         log::info!("listening on {}", self.local_addr());
-        let Server { listener, shared } = self;
+        let Server {
+            listener, shared, ..
+        } = self;
         let config = &shared.config;
         if config.download_rate.is_some() || config.upload_rate.is_some() {
             let show = |rate: Option<u64>| rate.map_or("no limit".into(), throttle::format_rate);

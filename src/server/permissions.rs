@@ -180,7 +180,8 @@ pub fn required(command: &Command) -> Option<Perm> {
         User(_) | Pass(_) | Acct(_) | Rein | Quit | Port(_) | Eprt(_) | Pasv | Epsv(_)
         | Type(_) | Mode | Stru | Allo | Rest(_) | Abor | Pwd | Syst | Stat(None) | Help(_)
         | Noop | Feat | Opts(_) | Auth(_) | Pbsz(_) | Prot(_) | Ccc | Unknown(_) => None,
-        Site(SiteCommand::Help | SiteCommand::Perms | SiteCommand::Other(_)) => None,
+        Site(SiteCommand::Help | SiteCommand::Perms | SiteCommand::Quiz { .. }) => None,
+        Site(SiteCommand::Other(_)) => None,
     }
 }
 

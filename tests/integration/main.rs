@@ -79,3 +79,6 @@ mod rates;
 
 /// Issue 17: log lines and transcripts name the user; transcripts survive restarts; a self-signed certificate that lasts.
 mod classroom;
+
+/// Issue 18: the teacher's board in headless Chromium: checklists, quiz, a session's diagram, a screenshot, 401, the grade sheet.
+mod board;

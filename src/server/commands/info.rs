@@ -268,6 +268,23 @@ impl Session {
         }
     }
 
+    /// SITE QUIZ: the guided client reports its quiz score. It is the logged-in user's own
+    /// score (the command names no one else), logged, and shown on the teacher's board.
+    fn site_quiz(&self, right: u32, asked: u32) -> Reply {
+        let user = match self.account() {
+            Ok((user, _)) => user.name.clone(),
+            Err(refusal) => return refusal,
+        };
+        log::info!("{} quiz score: {right} of {asked} right", self.tag);
+        if let Some(progress) = &self.shared.progress {
+            progress.quiz(&user, right, asked);
+        }
+        Reply::new(
+            ReplyCode::CommandOkay,
+            format!("Quiz score {right} of {asked} recorded for {user}."),
+        )
+    }
+
     /// SITE WHO: every live session, each served by its own thread `session-N`: one thread per
     /// connection, made visible.
     fn site_who(&self) -> Reply {
@@ -309,6 +326,7 @@ impl Session {
                     "SITE PERMS - your permission letters and what they allow",
                     "SITE WHO - the live sessions, one thread each (needs 'S')",
                     "SITE CHMOD <octal mode> <file> - change a file's mode (needs 'M')",
+                    "SITE QUIZ <right> <asked> - report your quiz score to the teacher",
                 ],
                 "End",
             ),
@@ -338,6 +356,7 @@ impl Session {
             },
             SiteCommand::Chmod { mode, path } => self.site_chmod(mode, &path),
             SiteCommand::Who => self.site_who(),
+            SiteCommand::Quiz { right, asked } => self.site_quiz(right, asked),
             SiteCommand::Other(name) => Reply::new(
                 ReplyCode::SyntaxErrorInArguments,
                 format!("Unknown SITE command {name:?}; try SITE HELP."),
