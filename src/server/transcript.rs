@@ -296,7 +296,7 @@ mod tests {
     }
 
     #[test]
-    fn a_name_taken_by_either_file_is_skipped() {
+    fn a_name_taken_by_either_file_is_passed_over() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.b-1.jsonl"), "an orphan").unwrap();
         std::fs::write(dir.path().join("a.b-2.txt"), "another").unwrap();

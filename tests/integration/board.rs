@@ -14,7 +14,7 @@ use localftp::server::users::User;
 use localftp::server::{Config, Server, Timeouts};
 
 use crate::client_cli::client_binary;
-use crate::support::{Control, have, run, server_binary};
+use crate::support::{Control, have};
 
 /// A class server (alice, budi, citra with passwords pa, pb, pc; a teacher `teacher`/`guru`
 /// with the letter S) with the board on a free port. Returns the FTP and board addresses.
@@ -294,6 +294,7 @@ fn the_board_in_a_browser_fills_in_each_students_checklist() {
 #[cfg(unix)]
 #[test]
 fn the_grade_sheet_is_written_at_shutdown_and_a_transcript_becomes_a_diagram() {
+    use crate::support::{run, server_binary};
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("grades.csv");
     let transcripts = dir.path().join("transcripts");
