@@ -15,16 +15,21 @@
 //! | `server::session` | one session's state machine: greet 220 → read → parse → gate → dispatch → reply |
 //! | `server::control` | the control connection: bounded line reading, writing replies, logging them |
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
-//! | `server::permissions` | pyftpdlib's permission letters (`elradfmwMT`) as an exhaustive `match` |
+//! | `server::permissions` | pyftpdlib's permission letters (`elradfmwMT`) as an exhaustive `match`, and per-folder letters |
 //! | `server::users` | who may log in, with which password, letters and home folder |
+//! | `server::class` | `--class FILE`: a roster of students, generated passwords kept as hashes, a handout |
 //! | `server::passwords` | a password check costs the same for every name, and a semaphore bounds Argon2's memory |
-//! | `server::jail` | virtual path ↔ the home: every file operation beneath an open handle on it, so the OS refuses escapes |
+//! | `server::jail` | virtual path ↔ the home: every file operation beneath an open handle on it, so the OS refuses escapes; shared folders (`--share`) as jails of their own |
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
 //! | `server::stream` | one connection type, plain or TLS, for control and data alike |
 //! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |
 //! | `server::trace` | `--explain` (why each reply) and `--transcript` (each session in a file); log lines name the user |
 //! | `server::transcript` | a transcript's files: named after who logged in, never overwritten |
 //! | `server::state` | the server's own files outside every jail: a self-signed certificate that lasts |
+//! | `server::events` | what happens on a data connection, as one value written and read back in the same words |
+//! | `server::progress` | each student's progress through the seed's stages, read off the conversation |
+//! | `server::diagram` | a session as a sequence diagram (SVG), live or from a transcript |
+//! | `server::board` | `--board`: the teacher's live page (tiny_http on threads of its own), and the grade sheet |
 //! | `server::faults` | `--fault NAME`: misbehaving on purpose, so students write robust clients |
 //! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard: 150 … 226 |
 //! | `server::copy` | moving the bytes: `sendfile`, TYPE A line ends, the hang-up check |
