@@ -53,13 +53,21 @@ const LOGIN_WAIT: Duration = Duration::from_secs(10);
 struct Board {
     progress: Arc<Progress>,
     users: Users,
+    /// The pause before each `401` for a wrong login, as before FTP's `530`: guessing a
+    /// teacher's password through the board is as slow as through FTP.
+    failure_delay: Duration,
     /// SHA-256 digests of `Authorization` headers that were checked and found good.
     granted: Mutex<Vec<[u8; 32]>>,
 }
 
 /// Start the board on `address`, on threads of its own; returns the address it listens on
 /// (with the real port when port 0 was asked for).
-pub fn start(address: SocketAddr, progress: Arc<Progress>, users: Users) -> io::Result<SocketAddr> {
+pub fn start(
+    address: SocketAddr,
+    progress: Arc<Progress>,
+    users: Users,
+    failure_delay: Duration,
+) -> io::Result<SocketAddr> {
     let server = Server::http(address).map_err(io::Error::other)?;
     let bound = server
         .server_addr()
@@ -69,6 +77,7 @@ pub fn start(address: SocketAddr, progress: Arc<Progress>, users: Users) -> io::
     let board = Arc::new(Board {
         progress,
         users,
+        failure_delay,
         granted: Mutex::new(Vec::new()),
     });
     for n in 0..THREADS {
@@ -142,6 +151,9 @@ impl Board {
             Ok(Some(user)) => user.perms.allows(Perm::Sessions),
             _ => false,
         };
+        if !teacher {
+            thread::sleep(self.failure_delay);
+        }
         if teacher {
             granted = self.granted.lock().unwrap_or_else(|p| p.into_inner());
             if granted.len() == REMEMBERED {

@@ -181,7 +181,7 @@ pub fn parent(virtual_path: &str) -> &str {
 
 /// The path beneath the home for a virtual path: `/a/b` → `a/b`, `/` → `.`. Only plain names
 /// are kept, so even a caller that skipped [`resolve`] gets no `..` and no root through here.
-/// (For display; the operations use [`plain`], which refuses such a path instead of dropping
+/// (For display; the operations use `plain`, which refuses such a path instead of dropping
 /// the segment.)
 ///
 /// ```

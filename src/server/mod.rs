@@ -459,7 +459,8 @@ impl Server {
         });
         let mut board = None;
         if let (Some(address), Some(progress)) = (config.board, &progress) {
-            let bound = board::start(address, Arc::clone(progress), users.clone())
+            let delay = config.login_failure_delay;
+            let bound = board::start(address, Arc::clone(progress), users.clone(), delay)
                 .map_err(|e| StartError::Bind(address, e))?;
             log::info!(
                 "the teacher's board: http://{bound}/ (log in with an account that has the letter S)"

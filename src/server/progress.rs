@@ -155,9 +155,10 @@ pub struct SessionView {
 }
 
 /// How many steps of one session are kept for its diagram.
-pub const MAX_STEPS: usize = 2000;
-/// How many finished sessions are kept for their diagrams (the oldest go first).
-pub const MAX_FINISHED: usize = 500;
+pub const MAX_STEPS: usize = 1000;
+/// How many finished sessions are kept for their diagrams (the oldest go first). With
+/// [`MAX_STEPS`], this bounds the board's memory at a few tens of MiB however long it runs.
+pub const MAX_FINISHED: usize = 300;
 
 /// The whole class's progress.
 #[derive(Debug, Default)]
