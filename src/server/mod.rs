@@ -36,6 +36,7 @@ pub mod permissions;
 pub mod progress;
 pub mod registry;
 pub mod session;
+pub mod settings;
 pub mod state;
 pub mod stream;
 pub mod throttle;

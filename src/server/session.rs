@@ -25,16 +25,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::Shared;
-use super::command::{Command, TransferType, parse};
+use super::command::{Command, parse};
 use super::control::{ControlReader, Incoming, Replier, SessionTag, loggable};
-use super::data::DataPlan;
 use super::faults::{COMMANDS_BEFORE_421, Fault};
 use super::jail::{Jail, resolve};
-use super::listing::Facts;
 use super::permissions::{self, Perm, Perms};
 use super::registry::{Abort, Activity, Slot};
+use super::settings::Settings;
 use super::stream::Stream;
-use super::tls::Security;
 use super::trace::Trace;
 use super::transfer::Running;
 use super::users::User;
@@ -88,26 +86,15 @@ pub struct Session {
     pub local: SocketAddr,
     /// Where the login stands.
     pub login: Login,
-    /// The current folder, as a virtual path (`/` is the user's home).
-    pub cwd: String,
-    /// TYPE A or TYPE I. RFC 959 §3.1.1.1 makes ASCII the default.
-    pub transfer_type: TransferType,
-    /// What PASV/EPSV/PORT/EPRT set up for the next transfer.
-    pub data_plan: Option<DataPlan>,
-    /// After `EPSV ALL`, only EPSV may set up data connections (RFC 2428 §4).
-    pub epsv_all: bool,
-    /// The offset given by REST, for the command right after it.
-    pub restart_offset: Option<u64>,
-    /// The source of a rename after RNFR: its virtual path, looked up again by RNTO.
-    pub rename_from: Option<String>,
+    /// What this login has set: the current folder, TYPE, the next data connection, REST,
+    /// RNFR, the MLST facts, PBSZ and PROT. REIN resets them all at once (see `settings`).
+    pub settings: Settings,
     /// The transfer running on the helper thread, if any.
     pub transfer: Option<Running>,
-    /// The facts MLSD and MLST send, as chosen with `OPTS MLST` (RFC 3659 §7.9).
-    pub mlst_facts: Facts,
     /// Failed PASS attempts so far; at `max_login_attempts` the session is closed.
     pub failed_logins: u32,
-    /// TLS on the control connection, PBSZ and PROT (RFC 4217).
-    pub security: Security,
+    /// TLS on the control connection (AUTH TLS, RFC 4217 §4): for the whole connection.
+    pub control_tls: bool,
     /// This session's own TLS setup, made at AUTH TLS (`TlsConfig::for_session`): its data
     /// connections must resume the control connection's TLS session.
     pub session_tls: Option<super::tls::TlsConfig>,
@@ -201,16 +188,10 @@ impl Session {
             tag,
             local,
             login: Login::AwaitingUser,
-            cwd: "/".to_string(),
-            transfer_type: TransferType::Ascii,
-            data_plan: None,
-            epsv_all: false,
-            restart_offset: None,
-            rename_from: None,
+            settings: Settings::default(),
             transfer: None,
-            mlst_facts: Facts::ALL,
             failed_logins: 0,
-            security: Security::default(),
+            control_tls: false,
             session_tls: None,
             trace,
             jail_note: Default::default(),
@@ -432,9 +413,9 @@ impl Session {
 
         // 3. REST applies to the command right after it only (RFC 3659 §5.3), and RNTO must
         //    come right after RNFR (RFC 959 §4.1.3): any other command cancels both.
-        let offset = self.restart_offset.take();
+        let offset = self.settings.take_restart_offset();
         if !matches!(command, Command::Rnto(_)) {
-            self.rename_from = None;
+            self.settings.take_rename_from();
         }
 
         // 4. The gate.
@@ -465,7 +446,7 @@ impl Session {
         self.session_tls = Some(tls);
         self.reader.upgrade(Arc::clone(&stream));
         self.replier.upgrade(stream);
-        self.security.control_tls = true;
+        self.control_tls = true;
         log::info!("{} control connection is now TLS", self.tag);
         Ok(())
     }
@@ -474,7 +455,7 @@ impl Session {
     fn gate(&self, command: &Command) -> Result<(), Reply> {
         // --require-tls: no login in clear text (RFC 4217 §4: the policy is the server's).
         if self.shared.config.require_tls
-            && !self.security.control_tls
+            && !self.control_tls
             && matches!(command, Command::User(_) | Command::Pass(_))
         {
             return Err(Reply::new(
@@ -510,7 +491,7 @@ impl Session {
         // Renaming or removing a folder that holds a folder with letters of its own would
         // carry that folder out from under its letters.
         if let (Perm::Rename | Perm::Delete, Some(path)) = (perm, permissions::target(command)) {
-            let path = resolve(&self.cwd, path);
+            let path = resolve(self.settings.cwd(), path);
             if let Some(below) = self.shared.letters.rule_below(&path) {
                 return Err(Reply::new(
                     ReplyCode::FileUnavailable,
@@ -532,7 +513,7 @@ impl Session {
         let Some(path) = permissions::target(command) else {
             return (user.perms, String::new());
         };
-        let path = resolve(&self.cwd, path);
+        let path = resolve(self.settings.cwd(), path);
         let letters = self.shared.letters.at(user.perms, &path);
         match letters == user.perms {
             true => (letters, String::new()),
@@ -611,7 +592,7 @@ impl Session {
     /// ABOR (RFC 959 §4.1.3): stop the transfer; it answers 426, then ABOR answers 226.
     fn abort(&mut self) -> Reply {
         // A passive port opened for a transfer that never came is closed too.
-        self.data_plan = None;
+        self.settings.take_data_plan();
         match self.transfer.take() {
             Some(transfer) if !transfer.is_finished() => {
                 transfer.control.abort();

@@ -418,15 +418,3 @@ fn send_pending(state: &mut ServerConnection, socket: &TcpStream) -> io::Result<
     }
     Ok(())
 }
-
-/// Where a session stands with TLS (RFC 4217): kept by the session, changed by AUTH, PBSZ and
-/// PROT (`commands::security`).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Security {
-    /// The control connection is encrypted (AUTH TLS and its handshake succeeded).
-    pub control_tls: bool,
-    /// PBSZ was sent (PROT must come after it).
-    pub pbsz: bool,
-    /// PROT P: data connections are TLS.
-    pub private_data: bool,
-}

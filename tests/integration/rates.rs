@@ -320,7 +320,9 @@ fn the_limits_hold_under_tls_too() {
         eprintln!("curl {} over TLS: {size} bytes in {took:?}", args[0]);
         // The lower bound is the limit; the time also holds two TLS handshakes and a login.
         assert!(took >= least, "curl {}: {took:?}, limit not kept", args[0]);
-        assert!(took < least * 2, "curl {}: {took:?}", args[0]);
+        // An upper bound only against a transfer that hangs: curl's start, two TLS handshakes
+        // and the login run beside the whole suite, so their time varies a lot.
+        assert!(took < least * 4, "curl {}: {took:?}", args[0]);
     }
     assert!(std::fs::read(server.path("up.bin")).unwrap() == content);
 }

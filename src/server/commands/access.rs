@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use crate::reply::{Reply, ReplyCode};
-use crate::server::command::TransferType;
 use crate::server::jail::resolve;
 use crate::server::passwords::Busy;
 use crate::server::session::{Login, Outcome, Session};
+use crate::server::settings::Settings;
 
 use super::quote;
 
@@ -87,7 +87,7 @@ impl Session {
             user: Arc::clone(&user),
             jail,
         };
-        self.cwd = "/".to_string();
+        self.settings.set_cwd("/".to_string());
         Reply::new(ReplyCode::UserLoggedIn, "Login successful.").into()
     }
 
@@ -137,7 +137,7 @@ impl Session {
             Err(_) => {
                 return failed(&format!(
                     "{}: no such folder",
-                    quote(&resolve(&self.cwd, path))
+                    quote(&resolve(self.settings.cwd(), path))
                 ));
             }
         };
@@ -154,10 +154,13 @@ impl Session {
                 return failed(&format!("{}: no such folder", quote(&virtual_path)));
             }
         }
-        self.cwd = virtual_path;
+        self.settings.set_cwd(virtual_path);
         Reply::new(
             ReplyCode::FileActionOkay,
-            format!("Directory successfully changed to {}.", quote(&self.cwd)),
+            format!(
+                "Directory successfully changed to {}.",
+                quote(self.settings.cwd())
+            ),
         )
     }
 
@@ -165,17 +168,9 @@ impl Session {
     pub fn rein(&mut self) -> Reply {
         self.finish_transfer();
         self.login = Login::AwaitingUser;
-        self.cwd = "/".to_string();
-        self.transfer_type = TransferType::Ascii;
-        self.data_plan = None;
-        self.epsv_all = false;
-        self.restart_offset = None;
-        self.rename_from = None;
-        self.mlst_facts = crate::server::listing::Facts::ALL;
-        // TLS on the control connection cannot be undone (that would need CCC); PBSZ and PROT
-        // start over.
-        self.security.pbsz = false;
-        self.security.private_data = false;
+        // Everything this login set, at once; TLS on the control connection stays (undoing it
+        // would need CCC).
+        self.settings = Settings::default();
         Reply::new(ReplyCode::ServiceReady, "Logged out; ready for a new user.")
     }
 

@@ -53,7 +53,8 @@ impl Session {
             verb: "RETR",
             path: virtual_path,
             direction: Direction::Send(Source::File(file)),
-            size: (self.transfer_type == TransferType::Image).then_some(meta.len() - offset),
+            size: (self.settings.transfer_type() == TransferType::Image)
+                .then_some(meta.len() - offset),
             preliminary: None,
             context: None,
         };
@@ -255,7 +256,7 @@ impl Session {
         if let Err(e) = found {
             return self.refused("Cannot rename", &virtual_path, e);
         }
-        self.rename_from = Some(virtual_path.clone());
+        self.settings.set_rename_from(virtual_path.clone());
         Reply::new(
             ReplyCode::FileActionPending,
             format!(
@@ -267,7 +268,7 @@ impl Session {
 
     /// RNTO: the second half of a rename.
     pub fn rnto(&mut self, path: &str) -> Reply {
-        let Some(from_virtual) = self.rename_from.take() else {
+        let Some(from_virtual) = self.settings.take_rename_from() else {
             return Reply::new(ReplyCode::BadSequence, "Send RNFR first, then RNTO.");
         };
         let virtual_path = match self.locate(path) {
@@ -312,7 +313,7 @@ impl Session {
 
     /// REST: remember a byte offset for the next RETR or STOR (RFC 3659 §5).
     pub fn rest(&mut self, offset: u64) -> Reply {
-        self.restart_offset = Some(offset);
+        self.settings.set_restart_offset(offset);
         Reply::new(
             ReplyCode::FileActionPending,
             format!("Restarting at {offset}. Send RETR or STOR to start the transfer."),
@@ -339,7 +340,7 @@ impl Session {
             }
             Err(e) => return self.refused("Cannot read", &virtual_path, e),
         };
-        let size = match self.transfer_type {
+        let size = match self.settings.transfer_type() {
             TransferType::Image => meta.len(),
             // In ASCII each LF goes as CRLF, so the wire size is larger by the number of
             // lines. Counting them reads the file; RFC 3659 §4 asks for the exact figure.
@@ -412,7 +413,7 @@ impl Session {
         if offset == 0 {
             return Ok(0);
         }
-        if self.transfer_type == TransferType::Ascii {
+        if self.settings.transfer_type() == TransferType::Ascii {
             return Err(Reply::new(
                 ReplyCode::InvalidRestParameter,
                 "REST works in binary mode only; send TYPE I first.",
@@ -450,14 +451,14 @@ impl Session {
         if self.trace.is_some() {
             job.context = Some(self.why_context(&self.current_line, &self.login.describe()));
         }
-        if self.shared.config.require_tls && !self.security.private_data {
+        if self.shared.config.require_tls && !self.settings.private_data() {
             // Dropping the job drops an upload's temporary file with it (see `TempUpload`).
             return Err(Reply::new(
                 ReplyCode::ProtectionLevelRefused,
                 "Data connections must be encrypted here: send PBSZ 0 and PROT P first.",
             ));
         }
-        let Some(plan) = self.data_plan.take() else {
+        let Some(plan) = self.settings.take_data_plan() else {
             // Dropping the job drops an upload's temporary file with it (see `TempUpload`).
             return Err(Reply::new(
                 ReplyCode::CantOpenDataConnection,
@@ -466,7 +467,7 @@ impl Session {
         };
         let timeouts = &self.shared.config.timeouts;
         let settings = transfer::Settings {
-            transfer_type: self.transfer_type,
+            transfer_type: self.settings.transfer_type(),
             peer: (!self.shared.config.permit_foreign_addresses).then(|| self.tag.peer.ip()),
             connect_timeout: timeouts.data_connect,
             stall_timeout: timeouts.data_stall,
@@ -478,7 +479,7 @@ impl Session {
                 Direction::Receive(_) => self.shared.config.upload_rate,
             },
             lab: self.shared.config.lab,
-            tls: if self.security.private_data {
+            tls: if self.settings.private_data() {
                 self.session_tls.clone()
             } else {
                 None

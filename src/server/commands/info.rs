@@ -138,7 +138,7 @@ impl Session {
     pub fn pwd(&self) -> Reply {
         Reply::new(
             ReplyCode::PathCreated,
-            format!("{} is the current directory.", quote(&self.cwd)),
+            format!("{} is the current directory.", quote(self.settings.cwd())),
         )
     }
 
@@ -169,12 +169,12 @@ impl Session {
             Login::AwaitingPassword { .. } => "Waiting for PASS.".to_string(),
             Login::AwaitingUser => "Not logged in.".to_string(),
         });
-        lines.push(format!("Current folder: {}.", quote(&self.cwd)));
-        lines.push(match self.transfer_type {
+        lines.push(format!("Current folder: {}.", quote(self.settings.cwd())));
+        lines.push(match self.settings.transfer_type() {
             TransferType::Ascii => "TYPE: ASCII; MODE: stream; STRU: file.".to_string(),
             TransferType::Image => "TYPE: BINARY; MODE: stream; STRU: file.".to_string(),
         });
-        lines.push(match &self.data_plan {
+        lines.push(match self.settings.data_plan() {
             Some(DataPlan::Passive(_)) => "Data connection: passive port open.".to_string(),
             Some(DataPlan::Active(address)) => format!("Data connection: active, to {address}."),
             None => "Data connection: none set up.".to_string(),
@@ -210,7 +210,7 @@ impl Session {
     /// FEAT (RFC 2389 §3): the extensions, one per line with a leading space.
     pub fn feat(&self) -> Reply {
         let mut lines: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
-        lines.push(self.mlst_facts.feature_line());
+        lines.push(self.settings.mlst_facts().feature_line());
         if self.shared.config.tls.is_some() {
             // RFC 4217 §6: FEAT names the security commands when TLS is offered.
             lines.extend(["AUTH TLS", "PBSZ", "PROT"].map(String::from));
@@ -224,10 +224,10 @@ impl Session {
     pub fn opts(&mut self, option: &str) -> Reply {
         let (name, value) = option.split_once(' ').unwrap_or((option, ""));
         if name.eq_ignore_ascii_case("MLST") {
-            self.mlst_facts = Facts::parse(value.trim());
+            self.settings.set_mlst_facts(Facts::parse(value.trim()));
             return Reply::new(
                 ReplyCode::CommandOkay,
-                format!("MLST OPTS {}", self.mlst_facts.selected()),
+                format!("MLST OPTS {}", self.settings.mlst_facts().selected()),
             );
         }
         match option.to_ascii_uppercase().as_str() {

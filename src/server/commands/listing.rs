@@ -71,7 +71,8 @@ impl Session {
                 ReplyCode::FileActionOkay,
                 &format!("Listing {virtual_path}"),
                 [self
-                    .mlst_facts
+                    .settings
+                    .mlst_facts()
                     .line(&virtual_path, &meta, letters, self.fixed_time())],
                 "End",
             ),
@@ -132,7 +133,7 @@ impl Session {
             style,
             // The letters of the folder listed (a deeper folder's own letters are not shown).
             letters: self.shared.letters.at(user.perms, &virtual_path),
-            facts: self.mlst_facts,
+            facts: self.settings.mlst_facts(),
             now: SystemTime::now(),
             fixed: self.fixed_time(),
         };

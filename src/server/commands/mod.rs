@@ -29,7 +29,7 @@ impl Session {
     /// looked at here: each handler then asks its [`Jail`] for the one operation it needs, and
     /// the jail's answer is final (see `jail.rs`: there is no check that could go stale).
     pub fn locate(&self, arg: &str) -> Result<String, Reply> {
-        let virtual_path = resolve(&self.cwd, arg);
+        let virtual_path = resolve(self.settings.cwd(), arg);
         if is_reserved(&virtual_path) {
             return Err(Reply::new(
                 ReplyCode::FileNameNotAllowed,

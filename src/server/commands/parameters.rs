@@ -17,7 +17,7 @@ use crate::server::session::Session;
 impl Session {
     /// PORT and EPRT: the client listens at `address`; the next transfer connects there.
     pub fn port(&mut self, address: SocketAddr) -> Reply {
-        if self.epsv_all {
+        if self.settings.epsv_all() {
             return epsv_all_refusal();
         }
         let config = &self.shared.config;
@@ -48,7 +48,7 @@ impl Session {
                 ),
             );
         }
-        self.data_plan = Some(DataPlan::Active(address));
+        self.settings.set_data_plan(DataPlan::Active(address));
         Reply::new(
             ReplyCode::CommandOkay,
             format!("Active mode: I will connect to {address} for the next transfer."),
@@ -57,7 +57,7 @@ impl Session {
 
     /// PASV: listen on a new port and announce it as six numbers (IPv4 only).
     pub fn pasv(&mut self) -> Reply {
-        if self.epsv_all {
+        if self.settings.epsv_all() {
             return epsv_all_refusal();
         }
         let IpAddr::V4(local) = self.local.ip().to_canonical() else {
@@ -91,7 +91,7 @@ impl Session {
         };
         match arg {
             EpsvArg::All => {
-                self.epsv_all = true;
+                self.settings.lock_epsv_all();
                 return Reply::new(
                     ReplyCode::CommandOkay,
                     "EPSV ALL ok: from now on only EPSV sets up data connections.",
@@ -117,7 +117,7 @@ impl Session {
 
     /// TYPE: ASCII (line ends converted) or image (bytes as they are).
     pub fn set_type(&mut self, transfer_type: TransferType) -> Reply {
-        self.transfer_type = transfer_type;
+        self.settings.set_transfer_type(transfer_type);
         let text = match transfer_type {
             TransferType::Ascii => "Type set to A (ASCII): line ends become CRLF on the wire.",
             TransferType::Image => "Type set to I (binary): bytes are sent unchanged.",
@@ -134,7 +134,7 @@ impl Session {
         let listener = data::listen(self.local.ip(), config.passive_ports.as_ref(), config.lab)
             .map_err(|e| no_passive_port(self, e))?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-        self.data_plan = Some(DataPlan::Passive(listener));
+        self.settings.set_data_plan(DataPlan::Passive(listener));
         if let Some(trace) = &self.trace {
             let at = self.local.ip().to_string();
             trace.data(&DataEvent::Listening { port, at }.to_string());

@@ -36,7 +36,7 @@ impl Session {
             )
             .into();
         }
-        if self.security.control_tls {
+        if self.control_tls {
             return Reply::new(ReplyCode::BadSequence, "TLS is already on.").into();
         }
         Outcome::StartTls(Reply::new(
@@ -47,31 +47,31 @@ impl Session {
 
     /// PBSZ: a protection buffer size, which TLS does not use: the answer is always 0.
     pub fn pbsz(&mut self, _size: &str) -> Reply {
-        if !self.security.control_tls {
+        if !self.control_tls {
             return Reply::new(ReplyCode::BadSequence, "PBSZ needs AUTH TLS first.");
         }
-        self.security.pbsz = true;
+        self.settings.set_pbsz();
         Reply::new(ReplyCode::CommandOkay, "PBSZ=0")
     }
 
     /// PROT: C keeps data connections in clear text, P encrypts them.
     pub fn prot(&mut self, level: &str) -> Reply {
-        if !self.security.control_tls {
+        if !self.control_tls {
             return Reply::new(ReplyCode::BadSequence, "PROT needs AUTH TLS first.");
         }
-        if !self.security.pbsz {
+        if !self.settings.pbsz() {
             return Reply::new(ReplyCode::BadSequence, "PROT needs PBSZ 0 first.");
         }
         match level.to_ascii_uppercase().as_str() {
             "C" => {
-                self.security.private_data = false;
+                self.settings.set_private_data(false);
                 Reply::new(
                     ReplyCode::CommandOkay,
                     "PROT C: data connections travel in clear text.",
                 )
             }
             "P" => {
-                self.security.private_data = true;
+                self.settings.set_private_data(true);
                 Reply::new(
                     ReplyCode::CommandOkay,
                     "PROT P: data connections are encrypted.",
