@@ -15,6 +15,8 @@
 //! | `server::session` | one session's state machine: greet 220 → read → parse → gate → dispatch → reply |
 //! | `server::control` | the control connection: bounded line reading, writing replies, logging them |
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
+//! | `server::verbs` | the command table: each command's name, RFC, letter, before-login, HELP and FEAT, in one `match` |
+//! | `server::settings` | what one login sets (folder, TYPE, data connection, REST, RNFR, PROT…), reset by REIN at once |
 //! | `server::permissions` | pyftpdlib's permission letters (`elradfmwMT`) as an exhaustive `match`, and per-folder letters |
 //! | `server::users` | who may log in, with which password, letters and home folder |
 //! | `server::class` | `--class FILE`: a roster of students, generated passwords kept as hashes, a handout |

@@ -46,6 +46,7 @@ pub mod transcript;
 pub mod transfer;
 pub mod upload;
 pub mod users;
+pub mod verbs;
 
 use std::fmt;
 use std::fs;

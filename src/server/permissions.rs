@@ -156,33 +156,14 @@ impl fmt::Display for Perms {
     }
 }
 
-/// The letter a command needs, or `None` when it needs none.
+/// The letter a command needs, or `None` when it needs none: the letter column of the command
+/// table (`verbs::Verb::facts`), an exhaustive `match`, so a new command without its row does
+/// not compile.
 ///
 /// One more rule depends on session state rather than the command alone, so it lives in the
 /// STOR handler: a STOR after `REST n` (n > 0) resumes an upload and also needs `a`.
 pub fn required(command: &Command) -> Option<Perm> {
-    use Command::*;
-    match command {
-        Cwd(_) | Cdup => Some(Perm::ChangeDir),
-        List(_) | Nlst(_) | Mlsd(_) | Mlst(_) | Stat(Some(_)) | Size(_) | Mdtm(_) => {
-            Some(Perm::List)
-        }
-        Retr(_) => Some(Perm::Retrieve),
-        Appe(_) => Some(Perm::Append),
-        Dele(_) | Rmd(_) => Some(Perm::Delete),
-        Rnfr(_) | Rnto(_) => Some(Perm::Rename),
-        Mkd(_) => Some(Perm::MakeDir),
-        Stor(_) | Stou => Some(Perm::Store),
-        Site(SiteCommand::Chmod { .. }) => Some(Perm::Chmod),
-        Mfmt { .. } => Some(Perm::SetTime),
-        Site(SiteCommand::Who) => Some(Perm::Sessions),
-        // Commands that read or set session state, or touch no file, need no letter.
-        User(_) | Pass(_) | Acct(_) | Rein | Quit | Port(_) | Eprt(_) | Pasv | Epsv(_)
-        | Type(_) | Mode | Stru | Allo | Rest(_) | Abor | Pwd | Syst | Stat(None) | Help(_)
-        | Noop | Feat | Opts(_) | Auth(_) | Pbsz(_) | Prot(_) | Ccc | Unknown(_) => None,
-        Site(SiteCommand::Help | SiteCommand::Perms | SiteCommand::Quiz { .. }) => None,
-        Site(SiteCommand::Other(_)) => None,
-    }
+    command.kind().and_then(|kind| kind.facts().letter)
 }
 
 /// The path a command's letter is checked on, as the client wrote it (resolved against the

@@ -464,7 +464,7 @@ impl Session {
             ));
         }
         let Login::LoggedIn { user, .. } = &self.login else {
-            return if allowed_before_login(command) {
+            return if command.allowed_before_login() {
                 Ok(())
             } else {
                 Err(Reply::new(
@@ -710,29 +710,6 @@ impl Session {
         }
         why
     }
-}
-
-/// Commands a client may send before logging in (RFC 959 §5.4 and the extensions' own RFCs).
-fn allowed_before_login(command: &Command) -> bool {
-    use Command::*;
-    matches!(
-        command,
-        User(_)
-            | Pass(_)
-            | Acct(_)
-            | Quit
-            | Rein
-            | Noop
-            | Syst
-            | Feat
-            | Opts(_)
-            | Help(_)
-            | Stat(None)
-            | Auth(_)
-            | Pbsz(_)
-            | Prot(_)
-            | Abor
-    )
 }
 
 fn is_timeout(error: &io::Error) -> bool {

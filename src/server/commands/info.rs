@@ -7,131 +7,14 @@ use crate::server::data::DataPlan;
 use crate::server::listing::Facts;
 use crate::server::permissions::Perm;
 use crate::server::session::{Login, Session};
+use crate::server::verbs::help_lines;
 
 use super::quote;
 
-/// Every verb this server answers, with its syntax and what it does: HELP's table.
-/// A test sends each one to a live server and checks that none is answered 500 or 502.
-pub const HELP: &[(&str, &str)] = &[
-    ("ABOR", "ABOR - stop the transfer in progress"),
-    ("ACCT", "ACCT <account> - not needed here (202)"),
-    ("ALLO", "ALLO <bytes> - not needed here (202)"),
-    ("APPE", "APPE <file> - upload, appending to the file"),
-    (
-        "AUTH",
-        "AUTH TLS - encrypt the control connection (RFC 4217; needs a certificate)",
-    ),
-    ("CCC", "CCC - clear the control connection: refused (534)"),
-    ("CDUP", "CDUP - go to the parent folder"),
-    ("CWD", "CWD <folder> - change folder"),
-    ("DELE", "DELE <file> - delete a file"),
-    (
-        "EPRT",
-        "EPRT |1|<ip>|<port>| - active mode, any address family (RFC 2428)",
-    ),
-    (
-        "EPSV",
-        "EPSV [1|2|ALL] - passive mode, any address family (RFC 2428)",
-    ),
-    (
-        "FEAT",
-        "FEAT - list the extensions this server has (RFC 2389)",
-    ),
-    ("HELP", "HELP [<command>] - this help"),
-    (
-        "LIST",
-        "LIST [-la] [<path>] - ls -l style listing on the data connection",
-    ),
-    (
-        "MDTM",
-        "MDTM <file> - modification time, YYYYMMDDHHMMSS UTC (RFC 3659)",
-    ),
-    (
-        "MFMT",
-        "MFMT <YYYYMMDDHHMMSS> <file> - set the modification time (needs 'T')",
-    ),
-    ("MKD", "MKD <folder> - make a folder"),
-    (
-        "MLSD",
-        "MLSD [<folder>] - machine-readable listing on the data connection (RFC 3659)",
-    ),
-    (
-        "MLST",
-        "MLST [<path>] - machine-readable facts of one entry (RFC 3659)",
-    ),
-    ("MODE", "MODE S - stream mode (the only one)"),
-    ("NLST", "NLST [<path>] - names only, on the data connection"),
-    ("NOOP", "NOOP - do nothing; keeps the connection alive"),
-    (
-        "OPTS",
-        "OPTS UTF8 ON | OPTS MLST <facts> - options for other commands (RFC 2389)",
-    ),
-    ("PASS", "PASS <password> - the password, after USER"),
-    (
-        "PASV",
-        "PASV - passive mode: the server listens, the client connects",
-    ),
-    (
-        "PBSZ",
-        "PBSZ 0 - protection buffer size, after AUTH TLS (RFC 4217)",
-    ),
-    (
-        "PORT",
-        "PORT h1,h2,h3,h4,p1,p2 - active mode: the server connects to the client",
-    ),
-    (
-        "PROT",
-        "PROT P|C - encrypted (P) or clear (C) data connections (RFC 4217)",
-    ),
-    ("PWD", "PWD - print the current folder"),
-    ("QUIT", "QUIT - log out and close the connection"),
-    ("REIN", "REIN - log out, keep the connection"),
-    (
-        "REST",
-        "REST <offset> - start the next RETR/STOR at this byte (RFC 3659)",
-    ),
-    ("RETR", "RETR <file> - download a file"),
-    ("RMD", "RMD <folder> - remove an empty folder"),
-    ("RNFR", "RNFR <path> - rename, step 1: the current name"),
-    ("RNTO", "RNTO <path> - rename, step 2: the new name"),
-    (
-        "SITE",
-        "SITE HELP|PERMS|WHO|CHMOD <mode> <file> - server-specific commands",
-    ),
-    (
-        "SIZE",
-        "SIZE <file> - size in bytes in the current TYPE (RFC 3659)",
-    ),
-    (
-        "STAT",
-        "STAT [<path>] - session status, or a listing on the control connection",
-    ),
-    ("STOR", "STOR <file> - upload a file"),
-    ("STOU", "STOU - upload under a unique name the server picks"),
-    ("STRU", "STRU F - file structure (the only one)"),
-    ("SYST", "SYST - the system type"),
-    ("TYPE", "TYPE A|I - ASCII (line ends converted) or binary"),
-    ("USER", "USER <name> - log in, step 1"),
-    ("XCUP", "XCUP - old name of CDUP (RFC 775)"),
-    ("XCWD", "XCWD <folder> - old name of CWD (RFC 775)"),
-    ("XMKD", "XMKD <folder> - old name of MKD (RFC 775)"),
-    ("XPWD", "XPWD - old name of PWD (RFC 775)"),
-    ("XRMD", "XRMD <folder> - old name of RMD (RFC 775)"),
-];
-
-/// The extensions FEAT announces (RFC 2389 §3): exactly those implemented. The MLST line is
+/// What FEAT announces besides the extension commands of the command table
+/// (`verbs::feature_lines`): UTF-8 paths (RFC 2640) and TVFS (RFC 3659 §6). The MLST line is
 /// added by `feat`, since it shows the facts this session has selected.
-pub const FEATURES: &[&str] = &[
-    "EPRT",
-    "EPSV",
-    "MDTM",
-    "MFMT",
-    "PASV",
-    "REST STREAM",
-    "SIZE",
-    "TVFS",
-    "UTF8",
-];
+pub const FEATURES: &[&str] = &["TVFS", "UTF8"];
 
 impl Session {
     /// PWD: the current folder, quoted. `/` is the user's home: the jail.
@@ -209,7 +92,10 @@ impl Session {
 
     /// FEAT (RFC 2389 §3): the extensions, one per line with a leading space.
     pub fn feat(&self) -> Reply {
-        let mut lines: Vec<String> = FEATURES.iter().map(|f| f.to_string()).collect();
+        let mut lines: Vec<String> = (FEATURES.iter().copied())
+            .chain(crate::server::verbs::feature_lines())
+            .map(String::from)
+            .collect();
         lines.push(self.settings.mlst_facts().feature_line());
         if self.shared.config.tls.is_some() {
             // RFC 4217 §6: FEAT names the security commands when TLS is offered.
@@ -247,7 +133,7 @@ impl Session {
     pub fn help(&self, verb: Option<&str>) -> Reply {
         match verb {
             None => {
-                let verbs: Vec<&str> = HELP.iter().map(|(verb, _)| *verb).collect();
+                let verbs: Vec<&str> = help_lines().iter().map(|(verb, _)| *verb).collect();
                 let rows: Vec<String> = verbs.chunks(8).map(|row| row.join(" ")).collect();
                 Reply::multi(
                     ReplyCode::HelpMessage,
@@ -256,7 +142,10 @@ impl Session {
                     "Use HELP <command> for one command's syntax.",
                 )
             }
-            Some(verb) => match HELP.iter().find(|(v, _)| v.eq_ignore_ascii_case(verb)) {
+            Some(verb) => match help_lines()
+                .into_iter()
+                .find(|(v, _)| v.eq_ignore_ascii_case(verb))
+            {
                 Some((_, syntax)) => {
                     Reply::new(ReplyCode::HelpMessage, format!("Syntax: {syntax}"))
                 }
