@@ -29,6 +29,7 @@ pub mod data;
 pub mod diagram;
 pub mod events;
 pub mod faults;
+pub mod instruments;
 pub mod jail;
 pub mod listing;
 pub mod passwords;

@@ -39,8 +39,7 @@ use super::command::TransferType;
 use super::control::Replier;
 use super::copy::{Source, receive, send};
 use super::data::{DataError, DataPlan};
-use super::events::DataEvent;
-use super::faults::{Fault, SLOW_PAUSE};
+use super::instruments::TransferWatch;
 use super::registry::Registry;
 use super::stream::Stream;
 use super::throttle::{Paced, Throttle, format_rate};
@@ -187,7 +186,8 @@ pub fn start(
     })
 }
 
-/// The helper thread's whole life.
+/// The helper thread's whole life: RFC 959 §5.4's sequence. The instruments (`--explain`,
+/// `--transcript`, `--lab`, `--fault`) are told each step through `watch` and act there.
 fn run(
     mut job: Job,
     plan: DataPlan,
@@ -197,38 +197,15 @@ fn run(
 ) {
     let started = Instant::now();
     let tag = replier.tag().clone();
-    // RFC 959 §5.4: 125 if the data connection is already open, else 150 *before* opening it
-    // (a client may wait for the 150 before it connects), then the connection.
+    let watch = TransferWatch::new(&tag, replier.trace(), replier.faults(), settings.lab);
+    // 1. The 1xx reply: 125 if the data connection is already open, else 150 *before* opening
+    //    it (a client may wait for the 150 before it connects).
     let early = plan.already_open(settings.peer);
     let already_open = matches!(early, Ok(Some(_)));
-    let faults = replier.faults();
-    let trace = replier.trace();
     if early.is_ok() {
         let text = preliminary_text(&job, &settings, already_open);
-        let code = if already_open {
-            ReplyCode::DataConnectionAlreadyOpen
-        } else if faults.has(Fault::Always125) {
-            Fault::Always125.fired(&tag, "125 although the data connection is not open yet");
-            ReplyCode::DataConnectionAlreadyOpen
-        } else {
-            ReplyCode::AboutToOpenDataConnection
-        };
-        if faults.has(Fault::Slow) {
-            Fault::Slow.fired(&tag, &format!("a pause before {}", code.number()));
-            std::thread::sleep(SLOW_PAUSE);
-        }
-        let why = trace.map(|_| {
-            let state = if already_open {
-                "the client connected before the command, so the data connection is already open"
-            } else {
-                "the data connection is about to be opened"
-            };
-            let context = match &job.context {
-                Some(context) => context.clone(),
-                None => format!("for {} ({})", job.verb, job.path),
-            };
-            format!("{} {context}: {state} (RFC 959 §5.4)", code.number())
-        });
+        let code = watch.preliminary_code(already_open);
+        let why = watch.why_preliminary(&job, code, already_open);
         if replier
             .send_explained(&Reply::new(code, text), why.as_deref())
             .is_err()
@@ -236,6 +213,7 @@ fn run(
             return;
         }
     }
+    // 2. The data connection (425 if it cannot be made, 426 if ABOR came first).
     let opened = match early {
         Ok(Some(stream)) => Ok(stream),
         Ok(None) => plan.open(settings.peer, settings.connect_timeout, &control.abort),
@@ -257,14 +235,7 @@ fn run(
             return;
         }
     };
-    if let Some(trace) = trace {
-        let peer = match (stream.peer_addr(), settings.lab) {
-            (Ok(peer), false) => peer.to_string(),
-            (Ok(peer), true) => peer.ip().to_string(),
-            (Err(_), _) => "?".to_string(),
-        };
-        trace.data(&DataEvent::Open { peer }.to_string());
-    }
+    watch.opened(&stream);
     // A stalled client (it stopped reading or sending) must not hold this thread forever.
     let _ = stream.set_read_timeout(Some(crate::platform::read_slice(settings.stall_timeout)));
     let _ = stream.set_write_timeout(Some(settings.stall_timeout));
@@ -285,7 +256,10 @@ fn run(
             settings.connect_timeout,
             matches!(job.direction, Direction::Send(_)),
         ) {
-            Ok(tls) => Stream::Tls(Arc::new(tls)),
+            Ok(tls) => {
+                watch.secured();
+                Stream::Tls(Arc::new(tls))
+            }
             Err(error) => {
                 log::warn!(
                     "{tag} {} TLS handshake on the data connection failed: {error}",
@@ -296,25 +270,9 @@ fn run(
             }
         },
     };
-
-    if let (Some(trace), Some(_)) = (trace, &settings.tls) {
-        trace.data(&DataEvent::Tls.to_string());
-    }
-    // The early-close fault stops a download halfway and still says 226.
-    let limit = match (&mut job.direction, faults.has(Fault::EarlyClose)) {
-        (Direction::Send(source), true) => {
-            let half = source.measure().map(|len| len / 2);
-            let stop = match half {
-                Some(bytes) => format!("{} stops after {bytes} bytes", job.verb),
-                None => format!("{} stops at once (its size is unknown)", job.verb),
-            };
-            Fault::EarlyClose.fired(&tag, &stop);
-            half
-        }
-        _ => None,
-    };
+    // 3. The bytes, paced under a limit (whose clock starts now, with the first byte).
+    let limit = watch.send_limit(&mut job);
     let receiving = matches!(job.direction, Direction::Receive(_));
-    // The clock of the limit starts now, with the first byte.
     let stream = Paced {
         inner: stream,
         throttle: settings
@@ -333,23 +291,13 @@ fn run(
             settings.fsync,
         ),
     };
+    watch.moved(&result, receiving);
+    // 4. The final reply: 226, or why not.
     let seconds = started.elapsed().as_secs_f64();
     let limited = settings
         .rate
         .map(|rate| format!(" (limited to {})", format_rate(rate)))
         .unwrap_or_default();
-    if let Some(trace) = trace {
-        let event = match &result {
-            Ok(bytes) => DataEvent::Done {
-                bytes: *bytes,
-                received: receiving,
-            },
-            Err(failure) => DataEvent::Stopped {
-                why: failure.to_string(),
-            },
-        };
-        trace.data(&event.to_string());
-    }
     let reply = match result {
         Ok(bytes) => {
             log::info!(
@@ -357,17 +305,7 @@ fn run(
                 job.verb,
                 job.path
             );
-            if faults.has(Fault::Slow) {
-                Fault::Slow.fired(&tag, "a pause before 226");
-                std::thread::sleep(SLOW_PAUSE);
-            }
-            // In --lab the reply must be the same in every run: no time in it.
-            let text = if settings.lab {
-                format!("Transfer complete: {bytes} bytes.")
-            } else {
-                format!("Transfer complete: {bytes} bytes in {seconds:.3} s.")
-            };
-            Reply::new(ReplyCode::ClosingDataConnection, text)
+            watch.complete(bytes, seconds)
         }
         Err(failure) => {
             let aborted = control.abort.load(Ordering::SeqCst);
@@ -392,18 +330,7 @@ fn run(
             failure.reply(aborted)
         }
     };
-    let why = trace.map(|_| {
-        let why = match reply.code {
-            ReplyCode::ClosingDataConnection => {
-                "all bytes moved and the data connection is closed (RFC 959 §4.2)"
-            }
-            ReplyCode::TransferAborted => {
-                "the data connection closed before the end (RFC 959 §4.2)"
-            }
-            _ => "the server could not finish the transfer (RFC 959 §4.2)",
-        };
-        format!("{} for {} ({}): {why}", reply.code, job.verb, job.path)
-    });
+    let why = watch.why_final(job.verb, &job.path, &reply);
     let _ = replier.send_explained(&reply, why.as_deref());
 }
 
