@@ -75,6 +75,23 @@ impl From<Reply> for Outcome {
     }
 }
 
+/// A handler that can be refused returns `Result<Reply, Reply>` or `Result<Outcome, Reply>`
+/// (see `commands`), and both sides are sent. RFC 959 gives every command exactly one reply, a
+/// refusal included: `Err` does not mean "no answer" but "the command did not do its work", so
+/// a handler can stop at the first refusal with `?` and still answer the client.
+impl From<Result<Reply, Reply>> for Outcome {
+    fn from(result: Result<Reply, Reply>) -> Outcome {
+        Outcome::Reply(result.unwrap_or_else(|refusal| refusal))
+    }
+}
+
+/// As above, for handlers whose success is more than a reply: a transfer, TLS, or closing.
+impl From<Result<Outcome, Reply>> for Outcome {
+    fn from(result: Result<Outcome, Reply>) -> Outcome {
+        result.unwrap_or_else(Outcome::Reply)
+    }
+}
+
 /// One client's session state.
 pub struct Session {
     /// The server's configuration and accounts.
@@ -527,7 +544,7 @@ impl Session {
         match command {
             // Access control: commands/access.rs
             User(name) => self.user(&name).into(),
-            Pass(password) => self.pass(&password),
+            Pass(password) => self.pass(&password).into(),
             Acct(_) => self.acct().into(),
             Cwd(path) => self.cwd(&path).into(),
             Cdup => self.cwd("..").into(),
@@ -541,10 +558,10 @@ impl Session {
             Mode => Reply::new(ReplyCode::CommandOkay, "Mode set to S (stream).").into(),
             Stru => Reply::new(ReplyCode::CommandOkay, "Structure set to F (file).").into(),
             // File service: commands/files.rs
-            Retr(path) => self.retr(&path, offset),
-            Stor(path) => self.stor(&path, offset),
-            Appe(path) => self.appe(&path),
-            Stou => self.stou(),
+            Retr(path) => self.retr(&path, offset).into(),
+            Stor(path) => self.stor(&path, offset).into(),
+            Appe(path) => self.appe(&path).into(),
+            Stou => self.stou().into(),
             Dele(path) => self.dele(&path).into(),
             Rmd(path) => self.rmd(&path).into(),
             Mkd(path) => self.mkd(&path).into(),
@@ -557,9 +574,9 @@ impl Session {
             Allo => Reply::new(ReplyCode::CommandSuperfluous, "ALLO not needed here.").into(),
             Abor => self.abort().into(),
             // Listings: commands/listing.rs
-            List(args) => self.list(args),
-            Nlst(args) => self.nlst(args),
-            Mlsd(path) => self.mlsd(path),
+            List(args) => self.list(args).into(),
+            Nlst(args) => self.nlst(args).into(),
+            Mlsd(path) => self.mlsd(path).into(),
             Mlst(path) => self.mlst(path.as_deref()).into(),
             Stat(Some(path)) => self.stat_path(&path).into(),
             // Information: commands/info.rs
@@ -572,7 +589,7 @@ impl Session {
             Noop => Reply::new(ReplyCode::CommandOkay, "NOOP ok.").into(),
             Site(site) => self.site(site).into(),
             // Security: commands/security.rs
-            Auth(mechanism) => self.auth(&mechanism),
+            Auth(mechanism) => self.auth(&mechanism).into(),
             Pbsz(size) => self.pbsz(&size).into(),
             Prot(level) => self.prot(&level).into(),
             Ccc => self.ccc().into(),

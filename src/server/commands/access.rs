@@ -16,35 +16,39 @@ use super::quote;
 
 impl Session {
     /// USER: remember the name and ask for the password.
-    pub fn user(&mut self, name: &str) -> Reply {
+    pub fn user(&mut self, name: &str) -> Result<Reply, Reply> {
         if let Login::LoggedIn { user, .. } = &self.login {
             // RFC 959 lets a server refuse a change of user mid-session; REIN is the way to
             // log out first. pyftpdlib and vsftpd refuse it the same way.
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::NotLoggedIn,
                 format!(
                     "Already logged in as {}; send REIN to log out first.",
                     user.name
                 ),
-            );
+            ));
         }
         self.login = Login::AwaitingPassword {
             user: name.to_string(),
         };
-        Reply::new(ReplyCode::UserNameOkay, "Username ok, send password.")
+        Ok(Reply::new(
+            ReplyCode::UserNameOkay,
+            "Username ok, send password.",
+        ))
     }
 
     /// PASS: check the password given for the name from USER. A wrong one is answered only
     /// after `login_failure_delay`, and the session is closed after `max_login_attempts`
-    /// (RFC 2577 §4: make password guessing slow).
-    pub fn pass(&mut self, password: &str) -> Outcome {
+    /// (RFC 2577 §4: make password guessing slow). Refusals that close the connection are
+    /// `Ok(Outcome::Close(..))`: an `Err` is answered and the session goes on.
+    pub fn pass(&mut self, password: &str) -> Result<Outcome, Reply> {
         let name = match &self.login {
             Login::AwaitingPassword { user } => user.clone(),
             Login::AwaitingUser => {
-                return Reply::new(ReplyCode::BadSequence, "Login with USER first.").into();
+                return Err(Reply::new(ReplyCode::BadSequence, "Login with USER first."));
             }
             Login::LoggedIn { .. } => {
-                return Reply::new(ReplyCode::BadSequence, "Already logged in.").into();
+                return Err(Reply::new(ReplyCode::BadSequence, "Already logged in."));
             }
         };
         // The check may wait for its turn among the checks running at once (see
@@ -60,10 +64,10 @@ impl Session {
                     wait.as_secs()
                 );
                 self.login = Login::AwaitingUser;
-                return Outcome::Close(Reply::new(
+                return Ok(Outcome::Close(Reply::new(
                     ReplyCode::ServiceNotAvailable,
                     "Too many logins are being checked at once; try again later.",
-                ));
+                )));
             }
         };
         let jail = match self.shared.jail_for(&user.home) {
@@ -75,11 +79,10 @@ impl Session {
                     self.tag,
                     user.home.display()
                 );
-                return Reply::new(
+                return Err(Reply::new(
                     ReplyCode::NotLoggedIn,
                     "Login refused: your home folder is not available on the server.",
-                )
-                .into();
+                ));
             }
         };
         log::info!("{} user {:?} logged in", self.tag, user.name);
@@ -88,10 +91,11 @@ impl Session {
             jail,
         };
         self.settings.set_cwd("/".to_string());
-        Reply::new(ReplyCode::UserLoggedIn, "Login successful.").into()
+        Ok(Reply::new(ReplyCode::UserLoggedIn, "Login successful.").into())
     }
 
-    fn login_failed(&mut self, name: &str) -> Outcome {
+    /// A wrong password: 530, or 530 and close once the attempts are used up.
+    fn login_failed(&mut self, name: &str) -> Result<Outcome, Reply> {
         self.login = Login::AwaitingUser;
         self.failed_logins += 1;
         let config = &self.shared.config;
@@ -104,15 +108,15 @@ impl Session {
         std::thread::sleep(config.login_failure_delay);
         if self.failed_logins >= config.max_login_attempts {
             log::warn!("{} too many failed logins; closing", self.tag);
-            return Outcome::Close(Reply::new(
+            return Ok(Outcome::Close(Reply::new(
                 ReplyCode::NotLoggedIn,
                 format!(
                     "Login incorrect. {} failed attempts: closing the connection.",
                     self.failed_logins
                 ),
-            ));
+            )));
         }
-        Reply::new(ReplyCode::NotLoggedIn, "Login incorrect.").into()
+        Err(Reply::new(ReplyCode::NotLoggedIn, "Login incorrect."))
     }
 
     /// ACCT: accounts are not used here (RFC 959 lets a server say so with 202).
@@ -124,7 +128,7 @@ impl Session {
     }
 
     /// CWD (and CDUP, which is `CWD ..`): change the current folder.
-    pub fn cwd(&mut self, path: &str) -> Reply {
+    pub fn cwd(&mut self, path: &str) -> Result<Reply, Reply> {
         // A missing folder and one the jail refuses get the same words (see `locate`).
         let failed = |what: &str| {
             Reply::new(
@@ -132,36 +136,28 @@ impl Session {
                 format!("Failed to change directory: {what}."),
             )
         };
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(_) => {
-                return failed(&format!(
-                    "{}: no such folder",
-                    quote(&resolve(self.settings.cwd(), path))
-                ));
-            }
-        };
-        let found = match self.jail() {
-            Ok(jail) => jail.metadata(&virtual_path),
-            Err(refusal) => return refusal,
-        };
-        match found {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return failed(&format!("{} is not a folder", quote(&virtual_path))),
-            Err(e) => {
-                // Said in the log and to --explain; the client hears only "no such folder".
-                self.refused("Failed to change directory to", &virtual_path, e);
-                return failed(&format!("{}: no such folder", quote(&virtual_path)));
-            }
+        let virtual_path = self.locate(path).map_err(|_| {
+            failed(&format!(
+                "{}: no such folder",
+                quote(&resolve(self.settings.cwd(), path))
+            ))
+        })?;
+        let meta = self.jail()?.metadata(&virtual_path).map_err(|e| {
+            // Said in the log and to --explain; the client hears only "no such folder".
+            self.refused("Failed to change directory to", &virtual_path, e);
+            failed(&format!("{}: no such folder", quote(&virtual_path)))
+        })?;
+        if !meta.is_dir() {
+            return Err(failed(&format!("{} is not a folder", quote(&virtual_path))));
         }
         self.settings.set_cwd(virtual_path);
-        Reply::new(
+        Ok(Reply::new(
             ReplyCode::FileActionOkay,
             format!(
                 "Directory successfully changed to {}.",
                 quote(self.settings.cwd())
             ),
-        )
+        ))
     }
 
     /// REIN: log out and start over, keeping the connection (RFC 959 §4.1.1).

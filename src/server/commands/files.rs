@@ -24,12 +24,7 @@ use super::{io_refusal, not_found, quote};
 
 impl Session {
     /// RETR: send a file, from the REST offset if one was given.
-    pub fn retr(&mut self, path: &str, offset: Option<u64>) -> Outcome {
-        self.retr_checked(path, offset)
-            .unwrap_or_else(Outcome::Reply)
-    }
-
-    fn retr_checked(&mut self, path: &str, offset: Option<u64>) -> Result<Outcome, Reply> {
+    pub fn retr(&mut self, path: &str, offset: Option<u64>) -> Result<Outcome, Reply> {
         let virtual_path = self.locate(path)?;
         let mut file = self
             .jail()?
@@ -63,12 +58,7 @@ impl Session {
 
     /// STOR: receive a file. A fresh upload replaces the target atomically; after `REST n`
     /// (n > 0) it resumes in place, which also needs the `a` letter.
-    pub fn stor(&mut self, path: &str, offset: Option<u64>) -> Outcome {
-        self.stor_checked(path, offset)
-            .unwrap_or_else(Outcome::Reply)
-    }
-
-    fn stor_checked(&mut self, path: &str, offset: Option<u64>) -> Result<Outcome, Reply> {
+    pub fn stor(&mut self, path: &str, offset: Option<u64>) -> Result<Outcome, Reply> {
         let virtual_path = self.locate(path)?;
         self.refuse_folder(&virtual_path)?;
         let jail = self.jail()?.clone();
@@ -93,11 +83,7 @@ impl Session {
     }
 
     /// APPE: receive a file and add it to the end of the target (created if missing).
-    pub fn appe(&mut self, path: &str) -> Outcome {
-        self.appe_checked(path).unwrap_or_else(Outcome::Reply)
-    }
-
-    fn appe_checked(&mut self, path: &str) -> Result<Outcome, Reply> {
+    pub fn appe(&mut self, path: &str) -> Result<Outcome, Reply> {
         let virtual_path = self.locate(path)?;
         self.refuse_folder(&virtual_path)?;
         let upload = upload::open_in_place(self.jail()?, &virtual_path, None)
@@ -107,11 +93,7 @@ impl Session {
 
     /// STOU: receive a file under a new name the server picks; the 150 reply says which
     /// (`150 FILE: name`, RFC 1123 §4.1.2.9).
-    pub fn stou(&mut self) -> Outcome {
-        self.stou_checked().unwrap_or_else(Outcome::Reply)
-    }
-
-    fn stou_checked(&mut self) -> Result<Outcome, Reply> {
+    pub fn stou(&mut self) -> Result<Outcome, Reply> {
         for _ in 0..16 {
             // --lab numbers the names, so the same script gets the same names in every run.
             self.stou_count += 1;
@@ -137,178 +119,138 @@ impl Session {
     }
 
     /// DELE: delete a file.
-    pub fn dele(&mut self, path: &str) -> Reply {
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        let jail = match self.jail() {
-            Ok(jail) => jail,
-            Err(refusal) => return refusal,
-        };
-        match jail.symlink_metadata(&virtual_path) {
-            Ok(meta) if meta.is_dir() => {
-                return Reply::new(
-                    ReplyCode::FileUnavailable,
-                    format!(
-                        "{} is a folder; use RMD to remove it.",
-                        quote(&virtual_path)
-                    ),
-                );
-            }
-            Ok(_) => {}
-            Err(e) => return self.refused("Cannot delete", &virtual_path, e),
+    pub fn dele(&mut self, path: &str) -> Result<Reply, Reply> {
+        let virtual_path = self.locate(path)?;
+        let jail = self.jail()?;
+        let meta = jail
+            .symlink_metadata(&virtual_path)
+            .map_err(|e| self.refused("Cannot delete", &virtual_path, e))?;
+        if meta.is_dir() {
+            return Err(Reply::new(
+                ReplyCode::FileUnavailable,
+                format!(
+                    "{} is a folder; use RMD to remove it.",
+                    quote(&virtual_path)
+                ),
+            ));
         }
-        match jail.remove_file(&virtual_path) {
-            Ok(()) => {
-                log::info!("{} deleted {virtual_path}", self.tag);
-                Reply::new(
-                    ReplyCode::FileActionOkay,
-                    format!("Deleted {}.", quote(&virtual_path)),
-                )
-            }
-            Err(e) => self.refused("Cannot delete", &virtual_path, e),
-        }
+        jail.remove_file(&virtual_path)
+            .map_err(|e| self.refused("Cannot delete", &virtual_path, e))?;
+        log::info!("{} deleted {virtual_path}", self.tag);
+        Ok(Reply::new(
+            ReplyCode::FileActionOkay,
+            format!("Deleted {}.", quote(&virtual_path)),
+        ))
     }
 
     /// RMD: remove an empty folder (never the home itself).
-    pub fn rmd(&mut self, path: &str) -> Reply {
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
+    pub fn rmd(&mut self, path: &str) -> Result<Reply, Reply> {
+        let virtual_path = self.locate(path)?;
         if virtual_path == "/" {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::FileUnavailable,
                 "Cannot remove your home folder.",
-            );
+            ));
         }
-        let jail = match self.jail() {
-            Ok(jail) => jail,
-            Err(refusal) => return refusal,
-        };
-        match jail.symlink_metadata(&virtual_path) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
-                return Reply::new(
-                    ReplyCode::FileUnavailable,
-                    format!(
-                        "{} is not a folder; use DELE for files.",
-                        quote(&virtual_path)
-                    ),
-                );
-            }
-            Err(e) => return self.refused("Cannot remove", &virtual_path, e),
+        let jail = self.jail()?;
+        let meta = jail
+            .symlink_metadata(&virtual_path)
+            .map_err(|e| self.refused("Cannot remove", &virtual_path, e))?;
+        if !meta.is_dir() {
+            return Err(Reply::new(
+                ReplyCode::FileUnavailable,
+                format!(
+                    "{} is not a folder; use DELE for files.",
+                    quote(&virtual_path)
+                ),
+            ));
         }
-        match jail.remove_dir(&virtual_path) {
-            Ok(()) => {
-                log::info!("{} removed folder {virtual_path}", self.tag);
-                Reply::new(
-                    ReplyCode::FileActionOkay,
-                    format!("Removed {}.", quote(&virtual_path)),
-                )
-            }
-            Err(e) => self.refused("Cannot remove", &virtual_path, e),
-        }
+        jail.remove_dir(&virtual_path)
+            .map_err(|e| self.refused("Cannot remove", &virtual_path, e))?;
+        log::info!("{} removed folder {virtual_path}", self.tag);
+        Ok(Reply::new(
+            ReplyCode::FileActionOkay,
+            format!("Removed {}.", quote(&virtual_path)),
+        ))
     }
 
     /// MKD: make a folder; 257 gives its path in quotes (RFC 959 Appendix II).
-    pub fn mkd(&mut self, path: &str) -> Reply {
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        let made = self.jail().map(|jail| jail.create_dir(&virtual_path));
-        let made = match made {
-            Ok(made) => made,
-            Err(refusal) => return refusal,
-        };
-        match made {
-            Ok(()) => {
-                log::info!("{} created folder {virtual_path}", self.tag);
-                Reply::new(
-                    ReplyCode::PathCreated,
-                    format!("{} created.", quote(&virtual_path)),
-                )
-            }
-            Err(e) => self.refused("Cannot create", &virtual_path, e),
-        }
+    pub fn mkd(&mut self, path: &str) -> Result<Reply, Reply> {
+        let virtual_path = self.locate(path)?;
+        self.jail()?
+            .create_dir(&virtual_path)
+            .map_err(|e| self.refused("Cannot create", &virtual_path, e))?;
+        log::info!("{} created folder {virtual_path}", self.tag);
+        Ok(Reply::new(
+            ReplyCode::PathCreated,
+            format!("{} created.", quote(&virtual_path)),
+        ))
     }
 
     /// RNFR: the first half of a rename; the source must exist.
-    pub fn rnfr(&mut self, path: &str) -> Reply {
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
+    pub fn rnfr(&mut self, path: &str) -> Result<Reply, Reply> {
+        let virtual_path = self.locate(path)?;
         if virtual_path == "/" {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::FileUnavailable,
                 "Cannot rename your home folder.",
-            );
+            ));
         }
         // Only the virtual path is kept: RNTO looks the source up again, beneath the home, at
         // the moment of the rename. A real path kept from here could lead anywhere by then.
-        let found = match self.jail() {
-            Ok(jail) => jail.symlink_metadata(&virtual_path),
-            Err(refusal) => return refusal,
-        };
-        if let Err(e) = found {
-            return self.refused("Cannot rename", &virtual_path, e);
-        }
+        self.jail()?
+            .symlink_metadata(&virtual_path)
+            .map_err(|e| self.refused("Cannot rename", &virtual_path, e))?;
         self.settings.set_rename_from(virtual_path.clone());
-        Reply::new(
+        Ok(Reply::new(
             ReplyCode::FileActionPending,
             format!(
                 "{} exists; send RNTO with the new name.",
                 quote(&virtual_path)
             ),
-        )
+        ))
     }
 
     /// RNTO: the second half of a rename.
-    pub fn rnto(&mut self, path: &str) -> Reply {
+    pub fn rnto(&mut self, path: &str) -> Result<Reply, Reply> {
         let Some(from_virtual) = self.settings.take_rename_from() else {
-            return Reply::new(ReplyCode::BadSequence, "Send RNFR first, then RNTO.");
+            return Err(Reply::new(
+                ReplyCode::BadSequence,
+                "Send RNFR first, then RNTO.",
+            ));
         };
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
+        let virtual_path = self.locate(path)?;
         if virtual_path == "/"
             || format!("{virtual_path}/").starts_with(&format!("{from_virtual}/"))
         {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::FileUnavailable,
                 "Cannot move a folder into itself or onto your home folder.",
-            );
+            ));
         }
         let to_virtual = virtual_path;
-        let renamed = match self.jail() {
-            Ok(jail) => jail.rename(&from_virtual, &to_virtual),
-            Err(refusal) => return refusal,
-        };
-        match renamed {
-            Ok(()) => {
-                log::info!("{} renamed {from_virtual} to {to_virtual}", self.tag);
-                Reply::new(
-                    ReplyCode::FileActionOkay,
-                    format!(
-                        "Renamed {} to {}.",
-                        quote(&from_virtual),
-                        quote(&to_virtual)
-                    ),
-                )
-            }
-            // The source may have moved since RNFR, or a link on its way may now lead out: both
-            // are found here, at the moment of the rename, and answered as a missing source.
-            Err(JailError::Outside) => {
-                let both = format!("{from_virtual} → {to_virtual}");
-                self.refused("Cannot rename", &both, JailError::Outside);
-                not_found(&from_virtual)
-            }
-            Err(e) => self.refused("Cannot rename to", &to_virtual, e),
-        }
+        self.jail()?
+            .rename(&from_virtual, &to_virtual)
+            .map_err(|e| match e {
+                // The source may have moved since RNFR, or a link on its way may now lead out:
+                // both are found here, at the moment of the rename, and answered as a missing
+                // source.
+                JailError::Outside => {
+                    let both = format!("{from_virtual} → {to_virtual}");
+                    self.refused("Cannot rename", &both, JailError::Outside);
+                    not_found(&from_virtual)
+                }
+                e => self.refused("Cannot rename to", &to_virtual, e),
+            })?;
+        log::info!("{} renamed {from_virtual} to {to_virtual}", self.tag);
+        Ok(Reply::new(
+            ReplyCode::FileActionOkay,
+            format!(
+                "Renamed {} to {}.",
+                quote(&from_virtual),
+                quote(&to_virtual)
+            ),
+        ))
     }
 
     /// REST: remember a byte offset for the next RETR or STOR (RFC 3659 §5).
@@ -321,84 +263,63 @@ impl Session {
     }
 
     /// SIZE (RFC 3659 §4): the number of bytes a RETR in the current TYPE would send.
-    pub fn size(&mut self, path: &str) -> Reply {
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        let jail = match self.jail() {
-            Ok(jail) => jail,
-            Err(refusal) => return refusal,
-        };
-        let meta = match jail.metadata(&virtual_path) {
-            Ok(meta) if meta.is_file() => meta,
-            Ok(_) => {
-                return Reply::new(
-                    ReplyCode::FileUnavailable,
-                    format!("{} is not a file.", quote(&virtual_path)),
-                );
-            }
-            Err(e) => return self.refused("Cannot read", &virtual_path, e),
-        };
+    pub fn size(&mut self, path: &str) -> Result<Reply, Reply> {
+        let virtual_path = self.locate(path)?;
+        let jail = self.jail()?;
+        let meta = jail
+            .metadata(&virtual_path)
+            .map_err(|e| self.refused("Cannot read", &virtual_path, e))?;
+        if !meta.is_file() {
+            return Err(Reply::new(
+                ReplyCode::FileUnavailable,
+                format!("{} is not a file.", quote(&virtual_path)),
+            ));
+        }
         let size = match self.settings.transfer_type() {
             TransferType::Image => meta.len(),
             // In ASCII each LF goes as CRLF, so the wire size is larger by the number of
             // lines. Counting them reads the file; RFC 3659 §4 asks for the exact figure.
-            TransferType::Ascii => match jail
-                .open(&virtual_path, OpenOptions::new().read(true))
-                .map_err(|e| self.refused("Cannot read", &virtual_path, e))
-                .and_then(|file| {
-                    ascii_size(file).map_err(|e| io_refusal("Cannot read", &virtual_path, &e))
-                }) {
-                Ok(size) => size,
-                Err(refusal) => return refusal,
-            },
+            TransferType::Ascii => {
+                let file = jail
+                    .open(&virtual_path, OpenOptions::new().read(true))
+                    .map_err(|e| self.refused("Cannot read", &virtual_path, e))?;
+                ascii_size(file).map_err(|e| io_refusal("Cannot read", &virtual_path, &e))?
+            }
         };
-        Reply::new(ReplyCode::FileStatus, size.to_string())
+        Ok(Reply::new(ReplyCode::FileStatus, size.to_string()))
     }
 
     /// MDTM (RFC 3659 §3): a file's modification time, UTC, as YYYYMMDDHHMMSS.
-    pub fn mdtm(&mut self, path: &str) -> Reply {
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        let meta = match self.jail().map(|jail| jail.metadata(&virtual_path)) {
-            Ok(Ok(meta)) => meta,
-            Ok(Err(e)) => return self.refused("Cannot read", &virtual_path, e),
-            Err(refusal) => return refusal,
-        };
-        match meta.modified() {
-            Ok(time) => Reply::new(
-                ReplyCode::FileStatus,
-                timeval(self.fixed_time().unwrap_or(time.into_std())),
-            ),
-            Err(e) => io_refusal("Cannot read", &virtual_path, &e),
-        }
+    pub fn mdtm(&mut self, path: &str) -> Result<Reply, Reply> {
+        let virtual_path = self.locate(path)?;
+        let meta = self
+            .jail()?
+            .metadata(&virtual_path)
+            .map_err(|e| self.refused("Cannot read", &virtual_path, e))?;
+        let time = meta
+            .modified()
+            .map_err(|e| io_refusal("Cannot read", &virtual_path, &e))?;
+        Ok(Reply::new(
+            ReplyCode::FileStatus,
+            timeval(self.fixed_time().unwrap_or(time.into_std())),
+        ))
     }
 
     /// MFMT (draft-somers-ftp-mfxx): set a file's modification time; the reply repeats it.
-    pub fn mfmt(&mut self, time: i64, path: &str) -> Reply {
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
+    pub fn mfmt(&mut self, time: i64, path: &str) -> Result<Reply, Reply> {
+        let virtual_path = self.locate(path)?;
         let when = if time >= 0 {
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(time as u64)
         } else {
             std::time::UNIX_EPOCH - std::time::Duration::from_secs(time.unsigned_abs())
         };
-        let set = match self.jail() {
-            Ok(jail) => jail.set_modified(&virtual_path, when),
-            Err(refusal) => return refusal,
-        };
-        match set {
-            Ok(()) => Reply::new(
-                ReplyCode::FileStatus,
-                format!("Modify={}; {virtual_path}", timeval(when)),
-            ),
-            Err(e) => self.refused("Cannot set the time of", &virtual_path, e),
-        }
+        self.jail()?
+            .set_modified(&virtual_path, when)
+            .map_err(|e| self.refused("Cannot set the time of", &virtual_path, e))?;
+        Ok(Reply::new(
+            ReplyCode::FileStatus,
+            format!("Modify={}; {virtual_path}", timeval(when)),
+        ))
     }
 
     /// The time to show for every file in `--lab` (and `None` otherwise).

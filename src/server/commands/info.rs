@@ -107,25 +107,28 @@ impl Session {
 
     /// OPTS (RFC 2389 §4). UTF-8 is always on (RFC 2640), so `OPTS UTF8 ON` just agrees;
     /// `OPTS MLST type;size;` chooses the facts of MLSD and MLST (RFC 3659 §7.9).
-    pub fn opts(&mut self, option: &str) -> Reply {
+    pub fn opts(&mut self, option: &str) -> Result<Reply, Reply> {
         let (name, value) = option.split_once(' ').unwrap_or((option, ""));
         if name.eq_ignore_ascii_case("MLST") {
             self.settings.set_mlst_facts(Facts::parse(value.trim()));
-            return Reply::new(
+            return Ok(Reply::new(
                 ReplyCode::CommandOkay,
                 format!("MLST OPTS {}", self.settings.mlst_facts().selected()),
-            );
+            ));
         }
         match option.to_ascii_uppercase().as_str() {
-            "UTF8 ON" | "UTF8" => Reply::new(ReplyCode::CommandOkay, "UTF8 mode is always on."),
-            "UTF8 OFF" => Reply::new(
+            "UTF8 ON" | "UTF8" => Ok(Reply::new(
+                ReplyCode::CommandOkay,
+                "UTF8 mode is always on.",
+            )),
+            "UTF8 OFF" => Err(Reply::new(
                 ReplyCode::NotImplementedForParameter,
                 "UTF8 cannot be turned off: paths are UTF-8.",
-            ),
-            _ => Reply::new(
+            )),
+            _ => Err(Reply::new(
                 ReplyCode::SyntaxErrorInArguments,
                 format!("Unknown option {option:?}."),
-            ),
+            )),
         }
     }
 
@@ -159,19 +162,16 @@ impl Session {
 
     /// SITE QUIZ: the guided client reports its quiz score. It is the logged-in user's own
     /// score (the command names no one else), logged, and shown on the teacher's board.
-    fn site_quiz(&self, right: u32, asked: u32) -> Reply {
-        let user = match self.account() {
-            Ok((user, _)) => user.name.clone(),
-            Err(refusal) => return refusal,
-        };
+    fn site_quiz(&self, right: u32, asked: u32) -> Result<Reply, Reply> {
+        let user = self.account()?.0.name.clone();
         log::info!("{} quiz score: {right} of {asked} right", self.tag);
         if let Some(progress) = &self.shared.progress {
             progress.quiz(&user, right, asked);
         }
-        Reply::new(
+        Ok(Reply::new(
             ReplyCode::CommandOkay,
             format!("Quiz score {right} of {asked} recorded for {user}."),
-        )
+        ))
     }
 
     /// SITE WHO: every live session, each served by its own thread `session-N`: one thread per
@@ -205,9 +205,9 @@ impl Session {
     }
 
     /// SITE: this server's own commands.
-    pub fn site(&mut self, site: SiteCommand) -> Reply {
+    pub fn site(&mut self, site: SiteCommand) -> Result<Reply, Reply> {
         match site {
-            SiteCommand::Help => Reply::multi(
+            SiteCommand::Help => Ok(Reply::multi(
                 ReplyCode::HelpMessage,
                 "SITE commands:",
                 [
@@ -218,39 +218,43 @@ impl Session {
                     "SITE QUIZ <right> <asked> - report your quiz score to the teacher",
                 ],
                 "End",
-            ),
-            SiteCommand::Perms => match self.account() {
-                Ok((user, _)) => {
-                    let lines = Perm::ALL.iter().map(|perm| {
-                        let mark = if user.perms.allows(*perm) {
-                            "yes"
-                        } else {
-                            "no "
-                        };
-                        format!("{} {mark} {}", perm.letter(), perm.describe())
-                    });
-                    // Folders whose own letters hold in place of these (--share, --folder-perms).
-                    let folders = self.shared.letters.rules().map(|(folder, letters)| {
-                        format!("in {folder} and below: {letters} instead")
-                    });
-                    let lines = lines.chain(folders);
-                    Reply::multi(
-                        ReplyCode::CommandOkay,
-                        &format!("Your permissions: {}", user.perms),
-                        lines,
-                        "End",
-                    )
-                }
-                Err(refusal) => refusal,
-            },
+            )),
+            SiteCommand::Perms => self.site_perms(),
             SiteCommand::Chmod { mode, path } => self.site_chmod(mode, &path),
-            SiteCommand::Who => self.site_who(),
+            SiteCommand::Who => Ok(self.site_who()),
             SiteCommand::Quiz { right, asked } => self.site_quiz(right, asked),
-            SiteCommand::Other(name) => Reply::new(
+            SiteCommand::Other(name) => Err(Reply::new(
                 ReplyCode::SyntaxErrorInArguments,
                 format!("Unknown SITE command {name:?}; try SITE HELP."),
-            ),
+            )),
         }
+    }
+
+    /// SITE PERMS: the user's letters, each with what it allows, and the folders whose own
+    /// letters hold instead.
+    fn site_perms(&self) -> Result<Reply, Reply> {
+        let (user, _) = self.account()?;
+        let lines = Perm::ALL.iter().map(|perm| {
+            let mark = if user.perms.allows(*perm) {
+                "yes"
+            } else {
+                "no "
+            };
+            format!("{} {mark} {}", perm.letter(), perm.describe())
+        });
+        // Folders whose own letters hold in place of these (--share, --folder-perms).
+        let folders = self
+            .shared
+            .letters
+            .rules()
+            .map(|(folder, letters)| format!("in {folder} and below: {letters} instead"));
+        let lines = lines.chain(folders);
+        Ok(Reply::multi(
+            ReplyCode::CommandOkay,
+            &format!("Your permissions: {}", user.perms),
+            lines,
+            "End",
+        ))
     }
 }
 
@@ -259,41 +263,34 @@ impl Session {
     /// setgid and sticky bits are the server administrator's business, not a client's (on a
     /// server running as root, a setuid file would be a way to root). The home folder itself
     /// is refused too: `SITE CHMOD 0 /` would lock the user out of their own files.
-    fn site_chmod(&self, mode: u32, path: &str) -> Reply {
+    fn site_chmod(&self, mode: u32, path: &str) -> Result<Reply, Reply> {
         if mode & !0o777 != 0 {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::SyntaxErrorInArguments,
                 format!(
                     "SITE CHMOD takes permission bits only (at most 777); {mode:o} sets setuid, setgid or sticky bits."
                 ),
-            );
+            ));
         }
-        let virtual_path = match self.locate(path) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
+        let virtual_path = self.locate(path)?;
         if virtual_path == "/" {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::FileUnavailable,
                 "Cannot change the mode of your home folder.",
-            );
+            ));
         }
-        let jail = match self.jail() {
-            Ok(jail) => jail,
-            Err(refusal) => return refusal,
-        };
+        let jail = self.jail()?;
         let Some(permissions) = crate::platform::permissions_from_mode(mode) else {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::CommandNotImplemented,
                 "SITE CHMOD is not available here: this server's files have no Unix mode bits (Windows).",
-            );
+            ));
         };
-        match jail.set_permissions(&virtual_path, permissions) {
-            Ok(()) => Reply::new(
-                ReplyCode::CommandOkay,
-                format!("Mode of {} set to {mode:o}.", quote(&virtual_path)),
-            ),
-            Err(e) => self.refused("Cannot chmod", &virtual_path, e),
-        }
+        jail.set_permissions(&virtual_path, permissions)
+            .map_err(|e| self.refused("Cannot chmod", &virtual_path, e))?;
+        Ok(Reply::new(
+            ReplyCode::CommandOkay,
+            format!("Mode of {} set to {mode:o}.", quote(&virtual_path)),
+        ))
     }
 }

@@ -35,75 +35,57 @@ enum Style {
 
 impl Session {
     /// LIST: `ls -l` style lines for a folder, or for one file.
-    pub fn list(&mut self, args: ListArgs) -> Outcome {
+    pub fn list(&mut self, args: ListArgs) -> Result<Outcome, Reply> {
         self.listing(args, Style::Long)
-            .unwrap_or_else(Outcome::Reply)
     }
 
     /// NLST: the names in a folder, one a line.
-    pub fn nlst(&mut self, args: ListArgs) -> Outcome {
+    pub fn nlst(&mut self, args: ListArgs) -> Result<Outcome, Reply> {
         self.listing(args, Style::Names)
-            .unwrap_or_else(Outcome::Reply)
     }
 
     /// MLSD (RFC 3659 §7): fact lines for a folder's entries, on the data connection.
-    pub fn mlsd(&mut self, path: Option<String>) -> Outcome {
+    pub fn mlsd(&mut self, path: Option<String>) -> Result<Outcome, Reply> {
         let args = ListArgs { path, all: true };
         self.listing(args, Style::Machine)
-            .unwrap_or_else(Outcome::Reply)
     }
 
     /// MLST (RFC 3659 §7): the fact line of one file or folder, on the control connection.
-    pub fn mlst(&mut self, path: Option<&str>) -> Reply {
-        let virtual_path = match self.locate(path.unwrap_or(".")) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        let (letters, found) = match self.account() {
-            Ok((user, jail)) => (
-                self.shared.letters.at(user.perms, &virtual_path),
-                jail.metadata(&virtual_path),
-            ),
-            Err(refusal) => return refusal,
-        };
-        match found {
-            Ok(meta) => Reply::multi(
-                ReplyCode::FileActionOkay,
-                &format!("Listing {virtual_path}"),
-                [self
-                    .settings
-                    .mlst_facts()
-                    .line(&virtual_path, &meta, letters, self.fixed_time())],
-                "End",
-            ),
-            Err(e) => self.refused("Cannot list", &virtual_path, e),
-        }
+    pub fn mlst(&mut self, path: Option<&str>) -> Result<Reply, Reply> {
+        let virtual_path = self.locate(path.unwrap_or("."))?;
+        let (user, jail) = self.account()?;
+        let letters = self.shared.letters.at(user.perms, &virtual_path);
+        let meta = jail
+            .metadata(&virtual_path)
+            .map_err(|e| self.refused("Cannot list", &virtual_path, e))?;
+        Ok(Reply::multi(
+            ReplyCode::FileActionOkay,
+            &format!("Listing {virtual_path}"),
+            [self
+                .settings
+                .mlst_facts()
+                .line(&virtual_path, &meta, letters, self.fixed_time())],
+            "End",
+        ))
     }
 
     /// STAT with a path: the `ls -l` listing sent on the control connection (213).
-    pub fn stat_path(&mut self, path: &str) -> Reply {
+    pub fn stat_path(&mut self, path: &str) -> Result<Reply, Reply> {
         let args = ListArgs {
             path: Some(path.to_string()),
             all: true,
         };
-        let listing = self
-            .build_listing(&args, Style::Long)
-            .and_then(|(path, mut lines)| {
-                let mut text = String::new();
-                match lines.read_to_string(&mut text) {
-                    Ok(_) => Ok((path, text)),
-                    Err(e) => Err(io_refusal("Cannot list", &path, &e)),
-                }
-            });
-        match listing {
-            Ok((virtual_path, text)) => Reply::multi(
-                ReplyCode::FileStatus,
-                &format!("Status of {virtual_path}:"),
-                text.lines().map(str::to_string),
-                "End of status.",
-            ),
-            Err(refusal) => refusal,
-        }
+        let (virtual_path, mut lines) = self.build_listing(&args, Style::Long)?;
+        let mut text = String::new();
+        lines
+            .read_to_string(&mut text)
+            .map_err(|e| io_refusal("Cannot list", &virtual_path, &e))?;
+        Ok(Reply::multi(
+            ReplyCode::FileStatus,
+            &format!("Status of {virtual_path}:"),
+            text.lines().map(str::to_string),
+            "End of status.",
+        ))
     }
 
     fn listing(&mut self, args: ListArgs, style: Style) -> Result<Outcome, Reply> {

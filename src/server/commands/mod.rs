@@ -11,6 +11,12 @@
 //!
 //! Each handler is a method on [`Session`](super::session::Session) and returns the reply it
 //! causes, so the reply is written next to the reason for it.
+//!
+//! The rule for the return type: a handler that can refuse (any 4xx or 5xx reply) returns
+//! `Result<Reply, Reply>`, or `Result<Outcome, Reply>` when its success starts a transfer or
+//! TLS; the refusal is the `Err`, so `?` stops at the first one. A refusal that also closes the
+//! connection (PASS's last 530) can only be an `Ok(Outcome::Close(..))`. A handler that always
+//! does its work (PWD, SYST, STAT, REST, TYPE, ACCT, REIN, QUIT) returns its `Reply` or `Outcome`.
 
 pub mod access;
 pub mod files;

@@ -16,9 +16,9 @@ use crate::server::session::Session;
 
 impl Session {
     /// PORT and EPRT: the client listens at `address`; the next transfer connects there.
-    pub fn port(&mut self, address: SocketAddr) -> Reply {
+    pub fn port(&mut self, address: SocketAddr) -> Result<Reply, Reply> {
         if self.settings.epsv_all() {
-            return epsv_all_refusal();
+            return Err(epsv_all_refusal());
         }
         let config = &self.shared.config;
         let peer = self.tag.peer.ip().to_canonical();
@@ -27,63 +27,60 @@ impl Session {
                 "{} active mode to foreign address {address} refused",
                 self.tag
             );
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::SyntaxErrorInArguments,
                 format!(
                     "Refused: the data address {} is not your address {peer} (RFC 2577 bounce protection).",
                     address.ip()
                 ),
-            );
+            ));
         }
         if address.port() < 1024 && !config.permit_privileged_ports {
             log::warn!(
                 "{} active mode to privileged port {address} refused",
                 self.tag
             );
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::SyntaxErrorInArguments,
                 format!(
                     "Refused: port {} is below 1024 (RFC 2577 bounce protection).",
                     address.port()
                 ),
-            );
+            ));
         }
         self.settings.set_data_plan(DataPlan::Active(address));
-        Reply::new(
+        Ok(Reply::new(
             ReplyCode::CommandOkay,
             format!("Active mode: I will connect to {address} for the next transfer."),
-        )
+        ))
     }
 
     /// PASV: listen on a new port and announce it as six numbers (IPv4 only).
-    pub fn pasv(&mut self) -> Reply {
+    pub fn pasv(&mut self) -> Result<Reply, Reply> {
         if self.settings.epsv_all() {
-            return epsv_all_refusal();
+            return Err(epsv_all_refusal());
         }
         let IpAddr::V4(local) = self.local.ip().to_canonical() else {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::CantOpenDataConnection,
                 "PASV works over IPv4 only; use EPSV on IPv6.",
-            );
+            ));
         };
-        let port = match self.open_passive() {
-            Ok(port) => port,
-            Err(refusal) => return refusal,
-        };
+        let port = self.open_passive()?;
         let mut announced = self.shared.config.masquerade.unwrap_or(local);
         if self.shared.config.faults.has(Fault::WrongPasvAddress) {
             Fault::WrongPasvAddress
                 .fired(&self.tag, &format!("227 announces {WRONG_PASV_ADDRESS}"));
             announced = WRONG_PASV_ADDRESS;
         }
-        Reply::new(
+        Ok(Reply::new(
             ReplyCode::EnteringPassiveMode,
             format!("Entering Passive Mode ({}).", pasv_numbers(announced, port)),
-        )
+        ))
     }
 
     /// EPSV (RFC 2428 §3): listen on a new port and announce only the port.
-    pub fn epsv(&mut self, arg: EpsvArg) -> Reply {
+    pub fn epsv(&mut self, arg: EpsvArg) -> Result<Reply, Reply> {
         let family = if self.local.ip().to_canonical().is_ipv4() {
             1
         } else {
@@ -92,27 +89,24 @@ impl Session {
         match arg {
             EpsvArg::All => {
                 self.settings.lock_epsv_all();
-                return Reply::new(
+                return Ok(Reply::new(
                     ReplyCode::CommandOkay,
                     "EPSV ALL ok: from now on only EPSV sets up data connections.",
-                );
+                ));
             }
             EpsvArg::Protocol(asked) if asked != family => {
-                return Reply::new(
+                return Err(Reply::new(
                     ReplyCode::NetworkProtocolNotSupported,
                     format!("Network protocol not supported, use ({family})."),
-                );
+                ));
             }
             EpsvArg::Protocol(_) | EpsvArg::Any => {}
         }
-        let port = match self.open_passive() {
-            Ok(port) => port,
-            Err(refusal) => return refusal,
-        };
-        Reply::new(
+        let port = self.open_passive()?;
+        Ok(Reply::new(
             ReplyCode::EnteringExtendedPassiveMode,
             format!("Entering Extended Passive Mode (|||{port}|)."),
-        )
+        ))
     }
 
     /// TYPE: ASCII (line ends converted) or image (bytes as they are).

@@ -17,82 +17,89 @@ use crate::server::session::{Outcome, Session};
 impl Session {
     /// AUTH TLS (or its old name AUTH SSL): answer 234; the session loop then runs the
     /// handshake on the control connection.
-    pub fn auth(&mut self, mechanism: &str) -> Outcome {
+    pub fn auth(&mut self, mechanism: &str) -> Result<Outcome, Reply> {
         if self.shared.config.tls.is_none() {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::CommandNotImplemented,
                 "AUTH is not available: this server has no certificate \
                  (start it with --tls-self-signed, or --tls-cert and --tls-key).",
-            )
-            .into();
+            ));
         }
         if !matches!(
             mechanism.to_ascii_uppercase().as_str(),
             "TLS" | "SSL" | "TLS-C" | "TLS-P"
         ) {
-            return Reply::new(
+            return Err(Reply::new(
                 ReplyCode::NotImplementedForParameter,
                 format!("AUTH {mechanism} is not supported; use AUTH TLS."),
-            )
-            .into();
+            ));
         }
         if self.control_tls {
-            return Reply::new(ReplyCode::BadSequence, "TLS is already on.").into();
+            return Err(Reply::new(ReplyCode::BadSequence, "TLS is already on."));
         }
-        Outcome::StartTls(Reply::new(
+        Ok(Outcome::StartTls(Reply::new(
             ReplyCode::SecurityExchangeComplete,
             "AUTH TLS ok: start the TLS handshake.",
-        ))
+        )))
     }
 
     /// PBSZ: a protection buffer size, which TLS does not use: the answer is always 0.
-    pub fn pbsz(&mut self, _size: &str) -> Reply {
+    pub fn pbsz(&mut self, _size: &str) -> Result<Reply, Reply> {
         if !self.control_tls {
-            return Reply::new(ReplyCode::BadSequence, "PBSZ needs AUTH TLS first.");
+            return Err(Reply::new(
+                ReplyCode::BadSequence,
+                "PBSZ needs AUTH TLS first.",
+            ));
         }
         self.settings.set_pbsz();
-        Reply::new(ReplyCode::CommandOkay, "PBSZ=0")
+        Ok(Reply::new(ReplyCode::CommandOkay, "PBSZ=0"))
     }
 
     /// PROT: C keeps data connections in clear text, P encrypts them.
-    pub fn prot(&mut self, level: &str) -> Reply {
+    pub fn prot(&mut self, level: &str) -> Result<Reply, Reply> {
         if !self.control_tls {
-            return Reply::new(ReplyCode::BadSequence, "PROT needs AUTH TLS first.");
+            return Err(Reply::new(
+                ReplyCode::BadSequence,
+                "PROT needs AUTH TLS first.",
+            ));
         }
         if !self.settings.pbsz() {
-            return Reply::new(ReplyCode::BadSequence, "PROT needs PBSZ 0 first.");
+            return Err(Reply::new(
+                ReplyCode::BadSequence,
+                "PROT needs PBSZ 0 first.",
+            ));
         }
         match level.to_ascii_uppercase().as_str() {
             "C" => {
                 self.settings.set_private_data(false);
-                Reply::new(
+                Ok(Reply::new(
                     ReplyCode::CommandOkay,
                     "PROT C: data connections travel in clear text.",
-                )
+                ))
             }
             "P" => {
                 self.settings.set_private_data(true);
-                Reply::new(
+                Ok(Reply::new(
                     ReplyCode::CommandOkay,
                     "PROT P: data connections are encrypted.",
-                )
+                ))
             }
-            "S" | "E" => Reply::new(
+            "S" | "E" => Err(Reply::new(
                 ReplyCode::ProtectionLevelNotSupported,
                 format!("PROT {level} is not offered; use PROT P (or C)."),
-            ),
-            _ => Reply::new(
+            )),
+            _ => Err(Reply::new(
                 ReplyCode::NotImplementedForParameter,
                 format!("Unknown protection level {level:?}; use PROT P or PROT C."),
-            ),
+            )),
         }
     }
 
-    /// CCC: refused (see the module doc).
-    pub fn ccc(&self) -> Reply {
-        Reply::new(
+    /// CCC: refused (see the module doc), always: its one answer is an `Err`.
+    pub fn ccc(&self) -> Result<Reply, Reply> {
+        Err(Reply::new(
             ReplyCode::DeniedForPolicy,
             "CCC refused: the control connection stays encrypted.",
-        )
+        ))
     }
 }
