@@ -133,30 +133,29 @@ impl Session {
     }
 
     /// HELP: the verbs this server knows, or one verb's syntax.
-    pub fn help(&self, verb: Option<&str>) -> Reply {
-        match verb {
-            None => {
-                let verbs: Vec<&str> = help_lines().iter().map(|(verb, _)| *verb).collect();
-                let rows: Vec<String> = verbs.chunks(8).map(|row| row.join(" ")).collect();
-                Reply::multi(
-                    ReplyCode::HelpMessage,
-                    "The following commands are recognized:",
-                    rows,
-                    "Use HELP <command> for one command's syntax.",
-                )
-            }
-            Some(verb) => match help_lines()
-                .into_iter()
-                .find(|(v, _)| v.eq_ignore_ascii_case(verb))
-            {
-                Some((_, syntax)) => {
-                    Reply::new(ReplyCode::HelpMessage, format!("Syntax: {syntax}"))
-                }
-                None => Reply::new(
-                    ReplyCode::SyntaxErrorInArguments,
-                    format!("Unknown command {verb:?}; HELP lists the known ones."),
-                ),
-            },
+    pub fn help(&self, verb: Option<&str>) -> Result<Reply, Reply> {
+        let Some(verb) = verb else {
+            let verbs: Vec<&str> = help_lines().iter().map(|(verb, _)| *verb).collect();
+            let rows: Vec<String> = verbs.chunks(8).map(|row| row.join(" ")).collect();
+            return Ok(Reply::multi(
+                ReplyCode::HelpMessage,
+                "The following commands are recognized:",
+                rows,
+                "Use HELP <command> for one command's syntax.",
+            ));
+        };
+        match help_lines()
+            .into_iter()
+            .find(|(v, _)| v.eq_ignore_ascii_case(verb))
+        {
+            Some((_, syntax)) => Ok(Reply::new(
+                ReplyCode::HelpMessage,
+                format!("Syntax: {syntax}"),
+            )),
+            None => Err(Reply::new(
+                ReplyCode::SyntaxErrorInArguments,
+                format!("Unknown command {verb:?}; HELP lists the known ones."),
+            )),
         }
     }
 
