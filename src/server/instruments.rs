@@ -1,18 +1,24 @@
-//! The instruments of a transfer, in one place: `--explain` and `--transcript` (the trace),
+//! The instruments, in one place: `--explain` and `--transcript` (the trace),
 //! `--lab` (the same bytes in every run) and `--fault` (misbehaving on purpose).
 //!
-//! `transfer::run` is RFC 959 §5.4's sequence (1xx, open the data connection, move the bytes,
-//! 226) and nothing else: at each step it tells [`TransferWatch`] what happened, and the watch
+//! The session loop (`Session::run`) is RFC 959's read → parse → gate → dispatch → reply, and
+//! `transfer::run` is §5.4's sequence (1xx, open the data connection, move the bytes, 226):
+//! at each step they tell [`SessionWatch`] or [`TransferWatch`] what happened, and the watch
 //! decides what each instrument does with it. Whether any instrument is on is asked only here.
 //! With none on, every method is a check of an `Option` or a flag and returns at once.
 
-use std::net::TcpStream;
+use std::cell::{Cell, RefCell};
+use std::net::{IpAddr, TcpStream};
+use std::sync::Arc;
 use std::thread;
+use std::time::SystemTime;
 
+use super::command::Command;
 use super::copy::Failure;
 use super::events::DataEvent;
-use super::faults::{Fault, Faults, SLOW_PAUSE};
-use super::trace::{SessionTag, Trace};
+use super::faults::{COMMANDS_BEFORE_421, Fault, Faults, SLOW_PAUSE};
+use super::session::Login;
+use super::trace::{SessionTag, Trace, loggable};
 use super::transfer::{Direction, Job};
 use crate::reply::{Reply, ReplyCode};
 
@@ -163,5 +169,170 @@ impl<'a> TransferWatch<'a> {
             Fault::Slow.fired(self.tag, &format!("a pause before {}", code.number()));
             thread::sleep(SLOW_PAUSE);
         }
+    }
+}
+
+/// What the instruments see of a session: the commands and replies on the control connection,
+/// the jail's decisions, the login changing hands, and the `--lab` and `--fault` choices that
+/// belong to the session (STOU's names, the 421 at the fifth command).
+///
+/// The session loop and the handlers report to it; it alone asks whether `--explain`,
+/// `--transcript`, `--lab` or a fault is on.
+pub struct SessionWatch {
+    /// `--explain`, `--transcript` and the board's progress, when any is on.
+    trace: Option<Arc<Trace>>,
+    faults: Faults,
+    lab: bool,
+    /// The explanation of the command being handled, made before it runs: "for RETR (RFC 959
+    /// §4.1.3); permission 'r' granted", and the login state then.
+    pending: RefCell<Option<(String, String)>>,
+    /// What the jail decided about the last path, to be said with the reply.
+    jail_note: RefCell<Option<String>>,
+    /// Commands since login (the `421-at-fifth-command` fault counts them).
+    commands_since_login: Cell<u32>,
+    /// STOU names handed out (numbered in `--lab`).
+    stou_count: Cell<u32>,
+}
+
+impl SessionWatch {
+    /// The instruments for a session, from the server's flags.
+    pub fn new(trace: Option<Arc<Trace>>, faults: Faults, lab: bool) -> SessionWatch {
+        SessionWatch {
+            trace,
+            faults,
+            lab,
+            pending: RefCell::new(None),
+            jail_note: RefCell::new(None),
+            commands_since_login: Cell::new(0),
+            stou_count: Cell::new(0),
+        }
+    }
+
+    /// The trace, to share with the reply writer and the transfer thread.
+    pub fn trace(&self) -> Option<&Arc<Trace>> {
+        self.trace.as_ref()
+    }
+
+    /// A command line arrived, while the login was `state`. It is logged (at debug level, or
+    /// with `--explain` at the default level by the trace) and goes into the transcript.
+    pub fn received(&self, tag: &SessionTag, line: &str, state: &Login) {
+        // With --explain the trace logs it at the default level instead. Logged under the
+        // session's name, where RUST_LOG filters (and the lessons) look for it.
+        if !self.trace.as_ref().is_some_and(|trace| trace.explains()) {
+            log::debug!(target: "localftp::server::session", "{tag} <- {}", loggable(line));
+        }
+        if let Some(trace) = &self.trace {
+            trace.command(line);
+            *self.pending.borrow_mut() = Some((String::new(), state.describe()));
+        }
+    }
+
+    /// What the command is, for `--explain`: `explanation` is asked only when tracing, so the
+    /// words cost nothing otherwise.
+    pub fn understood(&self, explanation: impl FnOnce() -> String) {
+        if let Some((context, _)) = self.pending.borrow_mut().as_mut() {
+            *context = explanation();
+        }
+    }
+
+    /// What the jail decided about a path (`note` is asked only when tracing).
+    pub fn jail(&self, note: impl FnOnce() -> String) {
+        if self.trace.is_some() {
+            *self.jail_note.borrow_mut() = Some(note());
+        }
+    }
+
+    /// The `421-at-fifth-command` fault: the fifth command after login is answered 421 and
+    /// the connection closed. `Some(reply)` when it fires now.
+    pub fn cut_off(&self, tag: &SessionTag, command: &Command, logged_in: bool) -> Option<Reply> {
+        if !logged_in {
+            return None;
+        }
+        let count = self.commands_since_login.get() + 1;
+        self.commands_since_login.set(count);
+        if !self.faults.has(Fault::FifthCommand421) || count != COMMANDS_BEFORE_421 + 1 {
+            return None;
+        }
+        Fault::FifthCommand421.fired(tag, &format!("421 instead of {}", command.verb()));
+        Some(Reply::new(
+            ReplyCode::ServiceNotAvailable,
+            "Service not available, closing control connection (fault 421-at-fifth-command).",
+        ))
+    }
+
+    /// The explanation a transfer's 1xx reply carries (the command, the state, the jail).
+    pub fn transfer_context(&self, state: &Login) -> Option<String> {
+        let pending = self.pending.borrow();
+        let (context, before) = pending.as_ref()?;
+        Some(self.why(context, before, state))
+    }
+
+    /// The reply to the command was sent, and the login is now `state`: `--explain`'s line.
+    pub fn replied(&self, reply: &Reply, state: &Login) {
+        let (Some(trace), Some((context, before))) = (&self.trace, self.pending.take()) else {
+            return;
+        };
+        trace.why(&format!(
+            "{} {}",
+            reply.code,
+            self.why(&context, &before, state)
+        ));
+    }
+
+    /// `context; state before → after; jail: note`.
+    fn why(&self, context: &str, before: &str, state: &Login) -> String {
+        let mut why = context.to_string();
+        let after = state.describe();
+        if after == before {
+            why.push_str(&format!("; state {after}"));
+        } else {
+            why.push_str(&format!("; state {before} → {after}"));
+        }
+        if let Some(note) = self.jail_note.borrow_mut().take() {
+            why.push_str(&format!("; jail: {note}"));
+        }
+        why
+    }
+
+    /// The login changed hands, from `before` to `now` (a name, or `None`): the transcript
+    /// follows (see `Trace::logged_in`).
+    pub fn login_changed(&self, before: Option<&str>, now: Option<&str>) {
+        let Some(trace) = &self.trace else { return };
+        if before.is_some() {
+            trace.logged_out();
+        }
+        if let Some(user) = now {
+            trace.logged_in(user);
+        }
+    }
+
+    /// PASV/EPSV opened a passive port.
+    pub fn listening(&self, port: u16, at: &IpAddr) {
+        if let Some(trace) = &self.trace {
+            let at = at.to_string();
+            trace.data(&DataEvent::Listening { port, at }.to_string());
+        }
+    }
+
+    /// A name for STOU: numbered in `--lab`, so the same script gets the same names in every
+    /// run; random otherwise.
+    pub fn stou_name(&self) -> String {
+        let count = self.stou_count.get() + 1;
+        self.stou_count.set(count);
+        if self.lab {
+            format!("stou-{count:04}")
+        } else {
+            format!("stou-{:08x}", super::data::random_u64() as u32)
+        }
+    }
+
+    /// The one time every file shows in `--lab`; `None` otherwise.
+    pub fn fixed_time(&self) -> Option<SystemTime> {
+        self.lab.then(super::clock::lab_time)
+    }
+
+    /// Whether `--lab` is on (for the passive-port picker and SITE WHO's lines).
+    pub fn lab(&self) -> bool {
+        self.lab
     }
 }

@@ -26,8 +26,8 @@ use std::time::Instant;
 
 use super::Shared;
 use super::command::{Command, parse};
-use super::control::{ControlReader, Incoming, Replier, SessionTag, loggable};
-use super::faults::{COMMANDS_BEFORE_421, Fault};
+use super::control::{ControlReader, Incoming, Replier, SessionTag};
+use super::instruments::SessionWatch;
 use super::jail::{Jail, resolve};
 use super::permissions::{self, Perm, Perms};
 use super::registry::{Abort, Activity, Slot};
@@ -115,18 +115,11 @@ pub struct Session {
     /// This session's own TLS setup, made at AUTH TLS (`TlsConfig::for_session`): its data
     /// connections must resume the control connection's TLS session.
     pub session_tls: Option<super::tls::TlsConfig>,
-    /// `--explain` and `--transcript`, when on (see `trace.rs`).
-    pub trace: Option<Arc<Trace>>,
-    /// For `--explain`: what the jail decided about the last path, to be said with the reply.
-    pub jail_note: std::cell::RefCell<Option<String>>,
-    /// Commands since login (the `421-at-fifth-command` fault counts them).
-    pub commands_since_login: u32,
-    /// STOU names handed out in this session (numbered in `--lab`).
-    pub stou_count: u32,
+    /// The instruments: `--explain`, `--transcript`, the board, `--lab`, `--fault` (see
+    /// `instruments`). The session tells it what happens; it never asks which is on.
+    pub watch: SessionWatch,
     /// What this session is doing, for SITE WHO (shared with the registry).
     pub activity: Arc<Mutex<Activity>>,
-    /// The command line being handled, when tracing (a transfer's explanation needs it).
-    pub current_line: String,
     /// Writes replies; shared with the transfer thread.
     pub replier: Replier,
     reader: ControlReader,
@@ -197,6 +190,7 @@ impl Session {
             config.faults.clone(),
             trace.clone(),
         );
+        let watch = SessionWatch::new(trace, config.faults.clone(), config.lab);
         let mut reader = ControlReader::new(Stream::Plain(socket), shared.config.timeouts.idle)?;
         let registry = Arc::clone(&shared.registry);
         reader.stop_when(move || registry.is_shutting_down());
@@ -210,12 +204,8 @@ impl Session {
             failed_logins: 0,
             control_tls: false,
             session_tls: None,
-            trace,
-            jail_note: Default::default(),
-            commands_since_login: 0,
-            stou_count: 0,
+            watch,
             activity: slot.activity(),
-            current_line: String::new(),
             replier,
             reader,
         })
@@ -282,17 +272,7 @@ impl Session {
                     break;
                 }
             };
-            // With --explain the trace logs it at the default level instead (see `trace.rs`).
-            if !self.trace.as_ref().is_some_and(|trace| trace.explains()) {
-                log::debug!("{} <- {}", self.tag, loggable(&line));
-            }
-            let before = self.trace.as_ref().map(|trace| {
-                trace.command(&line);
-                self.login.describe()
-            });
-            if self.trace.is_some() {
-                self.current_line.clone_from(&line);
-            }
+            self.watch.received(&self.tag, &line, &self.login);
             let outcome = self.handle(&line);
             self.note_activity(&line);
             let (reply, close) = match outcome {
@@ -325,8 +305,8 @@ impl Session {
                 }
             };
             let sent = self.say(&reply);
-            if let (Some(before), true) = (before, sent && self.trace.is_some()) {
-                self.explain(&line, &before, &reply);
+            if sent {
+                self.watch.replied(&reply, &self.login);
             }
             self.follow_login();
             if !sent || close {
@@ -354,14 +334,7 @@ impl Session {
             return;
         }
         self.tag.set_user(now);
-        if let Some(trace) = &self.trace {
-            if before.is_some() {
-                trace.logged_out();
-            }
-            if let Some(user) = now {
-                trace.logged_in(user);
-            }
-        }
+        self.watch.login_changed(before.as_deref(), now);
     }
 
     /// Send a reply from the session loop. `false` means the control connection is no good
@@ -389,11 +362,20 @@ impl Session {
         // 1. Parse. Unknown verbs are 500; known verbs with bad arguments 501 (or 504).
         let command = match parse(line) {
             Ok(Command::Unknown(verb)) => {
+                self.watch.understood(|| {
+                    format!("for {verb:?}: not a command this server knows (RFC 959 §5.3)")
+                });
                 return Reply::new(ReplyCode::SyntaxError, format!("Unknown command {verb:?}."))
                     .into();
             }
             Ok(command) => command,
             Err(error) => {
+                self.watch.understood(|| {
+                    format!(
+                        "for {}: its argument is wrong ({}) (RFC 959 §5.3)",
+                        error.verb, error.message
+                    )
+                });
                 let code = if error.unsupported {
                     ReplyCode::NotImplementedForParameter
                 } else {
@@ -403,20 +385,11 @@ impl Session {
             }
         };
 
+        self.watch.understood(|| self.describe(&command));
         // A fault for exercises: the fifth command after login is cut off with 421.
-        if let Login::LoggedIn { .. } = self.login {
-            self.commands_since_login += 1;
-            let faults = &self.shared.config.faults;
-            if faults.has(Fault::FifthCommand421)
-                && self.commands_since_login == COMMANDS_BEFORE_421 + 1
-            {
-                Fault::FifthCommand421
-                    .fired(&self.tag, &format!("421 instead of {}", command.verb()));
-                return Outcome::Close(Reply::new(
-                    ReplyCode::ServiceNotAvailable,
-                    "Service not available, closing control connection (fault 421-at-fifth-command).",
-                ));
-            }
+        let logged_in = matches!(self.login, Login::LoggedIn { .. });
+        if let Some(reply) = self.watch.cut_off(&self.tag, &command, logged_in) {
+            return Outcome::Close(reply);
         }
 
         // 2. A transfer is running: only ABOR, STAT and NOOP are answered at once.
@@ -672,58 +645,20 @@ impl Login {
 }
 
 impl Session {
-    /// `--explain`: one line saying why `reply` was the answer to `line`: the command's RFC
-    /// section, the login state before and after, the permission letter checked, and what the
-    /// jail decided about the path.
-    fn explain(&self, line: &str, before: &str, reply: &Reply) {
-        if let Some(trace) = &self.trace {
-            trace.why(&format!(
-                "{} {}",
-                reply.code,
-                self.why_context(line, before)
-            ));
-        }
-    }
-
-    /// The explanation without the reply code: `for RETR (RFC 959 §4.1.3); permission 'r'
-    /// granted; state logged-in as user; jail: /a → (home)/a`. A transfer's 1xx reply, sent by
-    /// the transfer thread, gets it through the job.
-    pub fn why_context(&self, line: &str, before: &str) -> String {
-        let mut why = String::new();
-        match parse(line) {
-            Ok(Command::Unknown(verb)) => why.push_str(&format!(
-                "for {verb:?}: not a command this server knows (RFC 959 §5.3)"
-            )),
-            Err(error) => why.push_str(&format!(
-                "for {}: its argument is wrong ({}) (RFC 959 §5.3)",
-                error.verb, error.message
-            )),
-            Ok(command) => {
-                why.push_str(&format!(
-                    "for {} ({})",
-                    command.verb(),
-                    command.rfc_section()
-                ));
-                if let (Some(perm), Login::LoggedIn { user, .. }) =
-                    (permissions::required(&command), &self.login)
-                {
-                    let verdict = if self.letters_for(user, &command).0.allows(perm) {
-                        "granted"
-                    } else {
-                        "missing"
-                    };
-                    why.push_str(&format!("; permission '{}' {verdict}", perm.letter()));
-                }
-            }
-        }
-        let after = self.login.describe();
-        if after == before {
-            why.push_str(&format!("; state {after}"));
-        } else {
-            why.push_str(&format!("; state {before} → {after}"));
-        }
-        if let Some(note) = self.jail_note.borrow_mut().take() {
-            why.push_str(&format!("; jail: {note}"));
+    /// What `command` is, for `--explain`: `for RETR (RFC 959 §4.1.3); permission 'r'
+    /// granted`. The state and the jail's decision are added with the reply (see
+    /// `instruments::SessionWatch`).
+    fn describe(&self, command: &Command) -> String {
+        let mut why = format!("for {} ({})", command.verb(), command.rfc_section());
+        if let (Some(perm), Login::LoggedIn { user, .. }) =
+            (permissions::required(command), &self.login)
+        {
+            let verdict = if self.letters_for(user, command).0.allows(perm) {
+                "granted"
+            } else {
+                "missing"
+            };
+            why.push_str(&format!("; permission '{}' {verdict}", perm.letter()));
         }
         why
     }

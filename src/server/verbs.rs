@@ -8,7 +8,7 @@
 //!
 //! - the gate (`Session::gate`): `before_login`, and the letter through `permissions::required`;
 //! - `HELP` and `FEAT` (`commands::info`);
-//! - `--explain` (`Session::why_context`): the name and the RFC section;
+//! - `--explain` (`Session::describe`): the name and the RFC section;
 //! - log lines and refusals: the name.
 //!
 //! A new variant of [`Verb`] without its arm here does not compile, and a new [`Command`]

@@ -95,13 +95,7 @@ impl Session {
     /// (`150 FILE: name`, RFC 1123 §4.1.2.9).
     pub fn stou(&mut self) -> Result<Outcome, Reply> {
         for _ in 0..16 {
-            // --lab numbers the names, so the same script gets the same names in every run.
-            self.stou_count += 1;
-            let name = if self.shared.config.lab {
-                format!("stou-{:04}", self.stou_count)
-            } else {
-                format!("stou-{:08x}", crate::server::data::random_u64() as u32)
-            };
+            let name = self.watch.stou_name();
             let virtual_path = self.locate(&name)?;
             let jail = self.jail()?.clone();
             if jail.symlink_metadata(&virtual_path).is_ok() {
@@ -324,7 +318,7 @@ impl Session {
 
     /// The time to show for every file in `--lab` (and `None` otherwise).
     pub fn fixed_time(&self) -> Option<std::time::SystemTime> {
-        self.shared.config.lab.then(crate::server::clock::lab_time)
+        self.watch.fixed_time()
     }
 
     /// The REST offset for a transfer, checked: past the end is 554 (RFC 3659 §5.4), and in
@@ -369,9 +363,7 @@ impl Session {
 
     /// Hand a checked job to a transfer thread, with the data connection set up before.
     pub fn start_transfer(&mut self, mut job: Job) -> Result<Outcome, Reply> {
-        if self.trace.is_some() {
-            job.context = Some(self.why_context(&self.current_line, &self.login.describe()));
-        }
+        job.context = self.watch.transfer_context(&self.login);
         if self.shared.config.require_tls && !self.settings.private_data() {
             // Dropping the job drops an upload's temporary file with it (see `TempUpload`).
             return Err(Reply::new(

@@ -55,15 +55,14 @@ impl Session {
                 ));
             }
         }
-        if self.trace.is_some() {
-            // For --explain and transcripts: the path below the home folder, so the note says
-            // what the jail did without printing the server's own layout.
-            let note = format!(
+        // For --explain and transcripts: the path below the home folder, so the note says what
+        // the jail did without printing the server's own layout.
+        self.watch.jail(|| {
+            format!(
                 "{virtual_path} → (home)/{}",
                 beneath(&virtual_path).display()
-            );
-            *self.jail_note.borrow_mut() = Some(note);
-        }
+            )
+        });
         Ok(virtual_path)
     }
 
@@ -76,14 +75,11 @@ impl Session {
     /// A path that leads outside the home is logged, and answered in the same words as one that
     /// does not exist.
     pub fn refused(&self, what: &str, virtual_path: &str, error: JailError) -> Reply {
-        if self.trace.is_some() {
-            let note = match &error {
-                JailError::Outside => format!("{virtual_path} refused: it leads outside the home"),
-                JailError::NotFound => format!("{virtual_path} refused: it does not exist"),
-                JailError::Io(e) => format!("{virtual_path} refused: {e}"),
-            };
-            *self.jail_note.borrow_mut() = Some(note);
-        }
+        self.watch.jail(|| match &error {
+            JailError::Outside => format!("{virtual_path} refused: it leads outside the home"),
+            JailError::NotFound => format!("{virtual_path} refused: it does not exist"),
+            JailError::Io(e) => format!("{virtual_path} refused: {e}"),
+        });
         match error {
             JailError::Outside => {
                 log::warn!(

@@ -10,7 +10,6 @@ use std::net::{IpAddr, SocketAddr};
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::{EpsvArg, TransferType};
 use crate::server::data::{self, DataPlan, pasv_numbers};
-use crate::server::events::DataEvent;
 use crate::server::faults::{Fault, WRONG_PASV_ADDRESS};
 use crate::server::session::Session;
 
@@ -129,10 +128,7 @@ impl Session {
             .map_err(|e| no_passive_port(self, e))?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         self.settings.set_data_plan(DataPlan::Passive(listener));
-        if let Some(trace) = &self.trace {
-            let at = self.local.ip().to_string();
-            trace.data(&DataEvent::Listening { port, at }.to_string());
-        }
+        self.watch.listening(port, &self.local.ip());
         Ok(port)
     }
 }
