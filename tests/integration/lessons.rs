@@ -1,8 +1,9 @@
 //! LESSONS.md, proven: the course cannot drift away from the code it teaches.
 //!
 //! The course makes three promises, and the tests here keep them. Three helper modules do the
-//! reading and running: [`index`] finds what `src/` defines, [`blocks`] reads LESSONS.md, and
-//! [`harness`] runs the lessons' commands and compares what they print.
+//! reading and running: [`index`] finds what `src/` defines (reading code with [`scanner`]),
+//! [`blocks`] reads LESSONS.md, and [`harness`] runs the lessons' commands and compares what
+//! they print.
 //!
 //! **Every code name it mentions exists.** A *code name* is an inline code span of LESSONS.md
 //! (outside fenced blocks) that is a Rust path with `::` (`jail::resolve`, `Perm::letter`,
@@ -44,6 +45,7 @@
 mod blocks;
 mod harness;
 mod index;
+mod scanner;
 
 use std::collections::HashSet;
 use std::fs;
@@ -145,6 +147,68 @@ fn the_lessons_name_checker_is_strict() {
     assert_eq!(code_name("std::thread::spawn"), None);
     assert_eq!(code_name("--bind ::1"), None);
     assert_eq!(code_name("Registry::admit"), Some("Registry::admit"));
+}
+
+/// The index follows brackets, not rustfmt's layout: a block that closes in `};`, an item
+/// indented, `fn` and `}` inside a raw string, braces in characters, strings and comments.
+#[test]
+fn the_source_index_reads_code_not_its_layout() {
+    let source = r##"
+pub const SLICE: Option<u8> = if cfg!(windows) {
+    Some(1)
+} else {
+    None
+};
+pub fn after_a_block_that_ends_in_a_semicolon() {}
+
+pub struct Oops;
+impl std::error::Error for Oops {}
+  pub struct Indented {
+      pub field: u8,
+    }
+
+const HELP: &str = r#"
+fn not_an_item() {
+}
+"#;
+
+pub enum Brace {
+    Open = b'{' as isize,
+    Close,
+}
+
+impl<'a> Brace
+where
+    Self: 'a,
+{
+    // a brace in a comment: {
+    pub fn shown(&self) -> char {
+        '}'
+    }
+    const LAST: &str = "}";
+}
+
+mod tests {
+    fn hidden() {}
+}
+"##;
+    let mut index = SourceIndex::default();
+    index.add(vec!["demo".into()], source);
+    for name in [
+        "demo::SLICE",
+        "demo::after_a_block_that_ends_in_a_semicolon",
+        "Oops",
+        "Indented::field",
+        "Brace::Open",
+        "Brace::Close",
+        "Brace::shown",
+        "Brace::LAST",
+    ] {
+        assert_eq!(index.resolve(name), Ok(()), "{name} should resolve");
+    }
+    for name in ["demo::not_an_item", "demo::hidden", "Brace::Self"] {
+        assert!(index.resolve(name).is_err(), "{name} should not resolve");
+    }
 }
 
 #[test]

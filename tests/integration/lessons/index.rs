@@ -5,14 +5,29 @@
 //! each type (the methods and constants of its `impl` blocks, an enum's variants, a struct's
 //! fields). [`SourceIndex::resolve`] then says whether a name like `jail::resolve` or
 //! `Perm::letter` is among them.
+//!
+//! It reads the files line by line, with [`super::scanner`] counting the open brackets and
+//! skipping strings, characters and comments. What it assumes of the code:
+//!
+//! - An item starts a line at nesting depth 0, and a member starts a line one `{` deep inside an
+//!   `impl`, `trait`, `enum` or `struct` block. Indentation and where the closing `}` sits do not
+//!   matter, but an item that shares its line with another item, or a block whose members are
+//!   on its opening line (`struct P { x: u8 }`), is read only in part. rustfmt's layout never
+//!   does either.
+//! - Anything inside a function body or an inline module (`mod tests { ... }`) is not an item a
+//!   lesson can name: only a file's own top level counts, as a module.
+//! - Items made by macros, and `impl` blocks written inside functions, are not seen.
+//! - A type is known by its last name alone (`Config`, not `server::Config`): the members of
+//!   every `impl Config` in any file are put together.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// What the code of `src/` defines, read the way rustfmt lays it out: items start in column 0,
-/// and the members of an `impl`, `struct`, `enum` or `trait` block are indented by four spaces
-/// (so anything in a `mod tests` block, or inside a function body, is not an item).
+use super::scanner::{Event, Scanner};
+
+/// What the code of `src/` defines.
+#[derive(Default)]
 pub struct SourceIndex {
     /// Each module's path (`["server", "jail"]`; the crate root is `[]`) and the names of the
     /// items defined at its top level.
@@ -44,8 +59,7 @@ fn without_visibility(text: &str) -> &str {
     }
 }
 
-/// The name an item line defines, and whether it opens a block of members:
-/// `pub fn parse(` → `parse`; `pub enum Perm {` → `Perm`.
+/// The name an item line defines: `pub fn parse(` → `parse`; `pub enum Perm {` → `Perm`.
 fn item_name(line: &str) -> Option<&str> {
     let mut rest = without_visibility(line);
     for qualifier in ["const fn ", "async fn ", "unsafe fn "] {
@@ -65,8 +79,17 @@ fn item_name(line: &str) -> Option<&str> {
     None
 }
 
+/// Whether a line starts an `impl` block: `impl Foo {`, `impl<T> fmt::Display for Bar<T>`,
+/// `unsafe impl Send for Baz {}`.
+fn is_impl(line: &str) -> bool {
+    let line = line.strip_prefix("unsafe ").unwrap_or(line);
+    line.strip_prefix("impl")
+        .is_some_and(|rest| rest.starts_with([' ', '<']))
+}
+
 /// The type an `impl` header is for: `impl fmt::Display for ReplyCode` → `ReplyCode`.
 fn impl_target(header: &str) -> String {
+    let header = header.strip_prefix("unsafe ").unwrap_or(header);
     let mut text = header.trim_start_matches("impl").trim();
     // Generic parameters right after `impl`: `impl<'a, T: X<Y>>`.
     if text.starts_with('<') {
@@ -95,7 +118,7 @@ fn impl_target(header: &str) -> String {
     path.rsplit("::").next().unwrap_or(path).to_string()
 }
 
-/// What kind of block a column-0 line opened.
+/// What kind of block a `{` at depth 0 opened.
 enum Block {
     /// `impl`, `trait`: members are methods and constants.
     Impl(String),
@@ -103,17 +126,37 @@ enum Block {
     Enum(String),
     /// `struct`: members are fields.
     Struct(String),
-    /// Anything else (`mod tests`, a function body, a `const` table).
+    /// Anything else (`mod tests`, a function body, a `const` table, a `use` list).
     Other,
+}
+
+impl Block {
+    /// The block an item's header opens (the header's text up to its `{`, maybe over lines).
+    fn of(header: &str) -> Block {
+        let header = header.split('{').next().unwrap_or(header).trim();
+        if is_impl(header) {
+            return Block::Impl(impl_target(header));
+        }
+        let Some(name) = item_name(header).map(str::to_string) else {
+            return Block::Other;
+        };
+        let kind = without_visibility(header);
+        if kind.starts_with("enum ") {
+            Block::Enum(name)
+        } else if kind.starts_with("struct ") {
+            Block::Struct(name)
+        } else if kind.starts_with("trait ") {
+            Block::Impl(name)
+        } else {
+            Block::Other
+        }
+    }
 }
 
 impl SourceIndex {
     /// Read every `.rs` file under `src` (a module per file, named by its path).
     pub fn load(src: &Path) -> SourceIndex {
-        let mut index = SourceIndex {
-            modules: Vec::new(),
-            members: HashMap::new(),
-        };
+        let mut index = SourceIndex::default();
         let mut files = Vec::new();
         collect_rs_files(src, &mut files);
         for file in files {
@@ -128,74 +171,64 @@ impl SourceIndex {
             ) {
                 module.pop();
             }
-            let text = fs::read_to_string(&file).unwrap();
-            let items = index.read_items(&text);
-            index.modules.push((module, items));
+            index.add(module, &fs::read_to_string(&file).unwrap());
         }
         index
+    }
+
+    /// Add one file's `text` as the module `module` (`["server", "jail"]`).
+    pub fn add(&mut self, module: Vec<String>, text: &str) {
+        let items = self.read_items(text);
+        self.modules.push((module, items));
     }
 
     /// The top-level items of one file; the members of its blocks go into `self.members`.
     fn read_items(&mut self, text: &str) -> HashSet<String> {
         let mut items = HashSet::new();
+        let mut scanner = Scanner::default();
+        // The item being read at depth 0, from its first line up to its `{` or `;`.
+        let mut header = String::new();
         let mut block: Option<Block> = None;
-        let mut header: Option<String> = None;
         for line in text.lines() {
-            // An `impl` header that rustfmt wrapped: gather it up to its `{`.
-            if let Some(so_far) = header.as_mut() {
-                so_far.push(' ');
-                so_far.push_str(line.trim());
-                if line.trim_end().ends_with('{') {
-                    block = Some(Block::Impl(impl_target(so_far)));
-                    header = None;
+            let code = line.trim();
+            let is_code = scanner.in_code() && !code.is_empty() && !code.starts_with(['/', '#']);
+            match (is_code, scanner.depth) {
+                (true, 0) => {
+                    let name = item_name(code);
+                    if let Some(name) = name {
+                        items.insert(name.to_string());
+                    }
+                    if name.is_some() || is_impl(code) {
+                        header = code.to_string();
+                    } else if !header.is_empty() {
+                        // A header rustfmt wrapped: `impl<T> X for Y<T>` / `where` / `T: Z,`.
+                        header.push(' ');
+                        header.push_str(code);
+                    }
                 }
-                continue;
-            }
-            if line == "}" {
-                block = None;
-                continue;
-            }
-            if let Some(open) = &block {
-                if let Some(member) = line.strip_prefix("    ") {
-                    self.read_member(open, member);
+                (true, 1) => {
+                    if let Some(open) = &block {
+                        self.read_member(open, code);
+                    }
                 }
-                continue;
+                _ => {}
             }
-            if line.starts_with(' ') || line.is_empty() {
-                continue;
-            }
-            if line.starts_with("impl") {
-                if line.trim_end().ends_with('{') {
-                    block = Some(Block::Impl(impl_target(line)));
-                } else if !line.trim_end().ends_with(';') && !line.trim_end().ends_with("{}") {
-                    // (`impl Error for E {}` is whole on its line.)
-                    header = Some(line.to_string());
+            for event in scanner.scan(line) {
+                match event {
+                    Event::Open => block = Some(Block::of(&header)),
+                    Event::Close => block = None,
+                    Event::End => {}
                 }
-                continue;
-            }
-            let Some(name) = item_name(line) else {
-                continue;
-            };
-            items.insert(name.to_string());
-            if line.trim_end().ends_with('{') {
-                let kind = without_visibility(line);
-                block = Some(if kind.starts_with("enum ") {
-                    Block::Enum(name.to_string())
-                } else if kind.starts_with("struct ") {
-                    Block::Struct(name.to_string())
-                } else if kind.starts_with("trait ") {
-                    Block::Impl(name.to_string())
-                } else {
-                    Block::Other
-                });
+                // A `{`, `}` or `;` at depth 0 is where an item's header ends.
+                header.clear();
             }
         }
         items
     }
 
-    /// One line four spaces into a block: a method, constant, variant or field.
+    /// One line starting one `{` deep in a block: a method, constant, variant or field.
     fn read_member(&mut self, block: &Block, line: &str) {
-        if line.starts_with([' ', '/', '#', '}']) || line.is_empty() {
+        if line.starts_with('}') {
             return;
         }
         let (owner, name) = match block {
