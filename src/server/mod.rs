@@ -460,6 +460,9 @@ impl Server {
             };
             Arc::new(progress::Progress::new(listed))
         });
+        if let (Some(path), Some(progress)) = (&config.report, &progress) {
+            keep_grade_sheet(path.clone(), Arc::clone(progress));
+        }
         let mut board = None;
         if let (Some(address), Some(progress)) = (config.board, &progress) {
             let delay = config.login_failure_delay;
@@ -615,11 +618,40 @@ fn wait_for_sessions(shared: &Shared) {
         registry.live()
     );
     if let (Some(path), Some(progress)) = (&shared.config.report, &shared.progress) {
-        match fs::write(path, progress.csv()) {
+        match write_grade_sheet(path, progress) {
             Ok(()) => log::info!("grade sheet written to {}", path.display()),
             Err(e) => log::error!("cannot write the grade sheet {}: {e}", path.display()),
         }
     }
+}
+
+/// How often `--report`'s grade sheet is written while the server runs, when anything changed.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// Write the grade sheet every [`REPORT_EVERY`] while the class works, not only at shutdown: a
+/// server that is killed, or whose console window is closed on Windows (which ends the process
+/// without a shutdown), loses at most the last few seconds. Each write replaces the file whole.
+fn keep_grade_sheet(path: PathBuf, progress: Arc<progress::Progress>) {
+    let spawned = thread::Builder::new().name("report".into()).spawn(move || {
+        let mut written = u64::MAX;
+        loop {
+            thread::sleep(REPORT_EVERY);
+            let version = progress.version();
+            if version != written && write_grade_sheet(&path, &progress).is_ok() {
+                written = version;
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        log::warn!("the grade sheet will be written at shutdown only: {e}");
+    }
+}
+
+/// The grade sheet, written to a temporary file beside `path` and renamed over it.
+fn write_grade_sheet(path: &Path, progress: &progress::Progress) -> io::Result<()> {
+    let temporary = path.with_extension("csv.localftp-new");
+    fs::write(&temporary, progress.csv())?;
+    fs::rename(&temporary, path)
 }
 
 /// Stops a running server: no new sessions; waiting sessions are closed with 421; running

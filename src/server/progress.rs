@@ -164,6 +164,8 @@ pub const MAX_FINISHED: usize = 300;
 #[derive(Debug, Default)]
 pub struct Progress {
     state: Mutex<State>,
+    /// Counts changes, so a writer of the grade sheet can tell whether there is anything new.
+    version: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -192,11 +194,24 @@ impl Progress {
                 rows,
                 ..State::default()
             }),
+            version: Default::default(),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state, to change it.
+    fn change(&self) -> std::sync::MutexGuard<'_, State> {
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.lock()
+    }
+
+    /// How many changes there have been: the same number means the same grade sheet.
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A session has connected.
@@ -213,13 +228,13 @@ impl Progress {
             greeted: false,
             logged_in: false,
         };
-        self.lock().sessions.insert(id, view);
+        self.change().sessions.insert(id, view);
     }
 
     /// Something happened in session `id`.
     pub fn step(&self, id: u64, step: Step) {
         let now = SystemTime::now();
-        let mut state = self.lock();
+        let mut state = self.change();
         let State { rows, sessions, .. } = &mut *state;
         let Some(session) = sessions.get_mut(&id) else {
             return;
@@ -256,7 +271,7 @@ impl Progress {
 
     /// Session `id` has ended.
     pub fn closed(&self, id: u64) {
-        let mut state = self.lock();
+        let mut state = self.change();
         let State {
             rows,
             sessions,
@@ -280,7 +295,7 @@ impl Progress {
     /// The quiz score `user`'s client reported (`SITE QUIZ`).
     pub fn quiz(&self, user: &str, right: u32, asked: u32) {
         let now = SystemTime::now();
-        let mut state = self.lock();
+        let mut state = self.change();
         let row = state.rows.entry(user.to_string()).or_insert_with(|| Row {
             account: user.to_string(),
             ..Row::default()

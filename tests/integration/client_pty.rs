@@ -288,7 +288,10 @@ fn enter_at_every_prompt_takes_the_seeds_login() {
         assert!(screen.contains(expected), "{expected:?}:\n{screen}");
     }
     assert!(!screen.contains("Port"), "--port was given:\n{screen}");
-    assert!(!screen.contains("S: 530"), "no login was refused:\n{screen}");
+    assert!(
+        !screen.contains("S: 530"),
+        "no login was refused:\n{screen}"
+    );
     tmux.keys(&["Up", "Enter"]);
     tmux.wait_for("S: 221 ", 1);
     let (code, screen) = tmux.finished();
