@@ -387,5 +387,10 @@ mod tests {
         };
         assert!(error.to_string().contains("is the server running"));
         assert!(error.is_fatal());
+        let cause = std::error::Error::source(&error).and_then(|e| e.downcast_ref::<io::Error>());
+        assert_eq!(
+            cause.map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionRefused)
+        );
     }
 }
