@@ -305,7 +305,7 @@ fn main() -> ExitCode {
 }
 
 /// Turn the flags into a server configuration, or say what is wrong with them.
-fn configure(flags: Flags) -> Result<Config, String> {
+fn configure(flags: Flags) -> Result<Config, Box<dyn std::error::Error>> {
     let mut users = Vec::new();
     if let Some(path) = &flags.users {
         users = load_users_file(path, &flags.root)?;

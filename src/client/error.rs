@@ -10,6 +10,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rustls::CertificateError;
+
 use crate::reply::ReplyCode;
 
 /// Why one step of the client failed.
@@ -108,7 +110,7 @@ pub enum ClientError {
     Tls {
         /// Where the handshake was.
         during: String,
-        /// The error from rustls or the socket ([`super::tls::explain`] puts it in words).
+        /// The error from rustls or the socket ([`explain_tls`] puts it in words).
         source: io::Error,
     },
     /// A menu action was written in a way the client does not understand.
@@ -175,6 +177,48 @@ pub fn meaning(code: u16) -> &'static str {
         Some(named) => named.explain(),
         None => ReplyCode::class_of(code),
     }
+}
+
+/// Why a TLS handshake failed, in words: the certificate problems a student meets first get a
+/// sentence of their own; anything else is rustls's own description. (Here rather than in
+/// [`super::tls`], which builds on this module: the sentence is part of [`ClientError::Tls`].)
+pub fn explain_tls(error: &io::Error) -> String {
+    let tls = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>());
+    match tls {
+        Some(rustls::Error::InvalidCertificate(why)) => match why {
+            CertificateError::UnknownIssuer => not_signed("no issuer of that name there"),
+            CertificateError::BadSignature => {
+                not_signed("one there has the issuer's name, but not its key")
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "the server's certificate is not for the host name given with --host; connect \
+                 with a name the certificate lists"
+                    .into()
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "the server's certificate has expired".into()
+            }
+            other => format!("the server's certificate was refused ({other:?})"),
+        },
+        Some(rustls::Error::AlertReceived(alert)) => {
+            format!("the server broke off the handshake with the TLS alert {alert:?}")
+        }
+        Some(other) => other.to_string(),
+        None if is_timeout(error) => "the server stopped answering".into(),
+        None if error.kind() == io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection in the middle of the handshake".into()
+        }
+        None => error.to_string(),
+    }
+}
+
+fn not_signed(detail: &str) -> String {
+    format!(
+        "the server's certificate is not signed by any certificate in the --ca file \
+         ({detail}): the file holds another CA, or someone else answered"
+    )
 }
 
 impl fmt::Display for ClientError {
@@ -272,7 +316,7 @@ impl fmt::Display for ClientError {
             ClientError::Tls { during, source } => write!(
                 f,
                 "the TLS handshake failed ({during}): {}",
-                super::tls::explain(source)
+                explain_tls(source)
             ),
             ClientError::Usage(message) => write!(f, "{message}"),
             ClientError::Prompt(message) => write!(f, "the terminal prompt failed: {message}"),
@@ -280,7 +324,28 @@ impl fmt::Display for ClientError {
     }
 }
 
-impl std::error::Error for ClientError {}
+impl std::error::Error for ClientError {
+    /// The socket, file or TLS error underneath, for the variants that wrap one.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClientError::Resolve { source, .. }
+            | ClientError::Connect { source, .. }
+            | ClientError::ConnectionLost { source, .. }
+            | ClientError::LocalUnreadable { source, .. }
+            | ClientError::LocalWrite { source, .. }
+            | ClientError::Data { source, .. }
+            | ClientError::Tls { source, .. } => Some(source),
+            ClientError::Timeout { .. }
+            | ClientError::Refused { .. }
+            | ClientError::BadReply { .. }
+            | ClientError::LocalMissing { .. }
+            | ClientError::Short { .. }
+            | ClientError::NoTls { .. }
+            | ClientError::Usage(_)
+            | ClientError::Prompt(_) => None,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -322,5 +387,10 @@ mod tests {
         };
         assert!(error.to_string().contains("is the server running"));
         assert!(error.is_fatal());
+        let cause = std::error::Error::source(&error).and_then(|e| e.downcast_ref::<io::Error>());
+        assert_eq!(
+            cause.map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionRefused)
+        );
     }
 }

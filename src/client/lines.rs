@@ -15,7 +15,12 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
-/// One reply (RFC 959 §4.2): its code and every line exactly as received (without CRLF).
+/// One reply as received (RFC 959 §4.2): its code and every line exactly as it arrived (without
+/// CRLF).
+///
+/// Not the server's [`crate::reply::Reply`], which is built from a named
+/// [`ReplyCode`](crate::reply::ReplyCode) and framed on the way out: the client must take any
+/// three digits a server sends, and show each line as it came, code prefix and all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     /// The three-digit code.

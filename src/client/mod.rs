@@ -211,7 +211,7 @@ impl Client {
         let (mut wire, _greeting) = Wire::connect(host, port, timeout, narrator, quiz)?;
         terminal::set_phase(Phase::Connected);
         if let Some(tls) = tls {
-            wire = tls::secure_control(wire, tls)?;
+            wire = wire.secure_control(tls)?;
         }
         Ok(Client {
             wire,

@@ -28,7 +28,7 @@ use dialoguer::console::{Style, Term};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::error::{ClientError, meaning};
-use super::wire::Reply;
+use super::lines::Reply;
 
 /// Writes the annotated transcript to standard output (errors to standard error).
 #[derive(Debug, Clone)]

@@ -11,6 +11,10 @@
 //! C: PROT P       S: 200       data connections are TLS too (§9)
 //! ```
 //!
+//! This module holds the TLS settings ([`Tls`]), the handshakes and `PBSZ`/`PROT`
+//! ([`Client::protect_data`]); the `AUTH TLS` exchange is sent by the control connection itself,
+//! [`Wire::secure_control`](super::wire::Wire::secure_control), which builds on this module.
+//!
 //! **Which TLS library, and why not through suppaftp.** suppaftp's `rustls-ring` feature can
 //! do all of this (`RustlsFtpStream::into_secure`), and the test suite uses it for its own FTPS
 //! interop test (`tests/integration/ftps.rs`). But this client stops using suppaftp's stream
@@ -44,15 +48,14 @@ use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_t
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind,
-    ProtocolVersion, RootCertStore, SignatureScheme, StreamOwned,
+    ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind, ProtocolVersion,
+    RootCertStore, SignatureScheme, StreamOwned,
 };
 use sha2::{Digest, Sha256};
 
 use super::error::ClientError;
 use super::narrate::Narrator;
 use super::stream::{Stream, TlsStream};
-use super::wire::Wire;
 use super::{Client, Options};
 
 /// How the client decides that the certificate it is shown is the server's.
@@ -131,6 +134,18 @@ impl Tls {
             insecure: *trust == Trust::Insecure,
             fingerprint: None,
         }))
+    }
+
+    /// Who the certificate must name, as the narration says it: the host name, or "the IP
+    /// address …".
+    pub(super) fn host(&self) -> String {
+        host_of(&self.name)
+    }
+
+    /// Whether any certificate is accepted (`--insecure`): the fingerprint is then the only
+    /// check, and the student's to make.
+    pub(super) fn is_insecure(&self) -> bool {
+        self.insecure
     }
 
     /// The handshake on the control connection: also remembers the server's certificate,
@@ -215,50 +230,6 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
-/// Stage 1b: `AUTH TLS`, the `234`, and the handshake on the control connection, narrated.
-pub fn secure_control(wire: Wire, tls: Tls) -> Result<Wire, ClientError> {
-    let narrator = wire.narrator().clone();
-    narrator.stage("Stage 1b: TLS on the control connection (RFC 4217 §4, AUTH TLS)");
-    narrator.note(
-        "--tls: the client asks for TLS before USER, so the user name and the password \
-         travel encrypted",
-    );
-    let mut wire = wire;
-    let reply = wire.command("AUTH TLS")?;
-    if reply.code != 234 {
-        return Err(ClientError::NoTls {
-            code: reply.code,
-            text: reply.text().to_string(),
-        });
-    }
-    narrator.note(&format!(
-        "TLS handshake on this same TCP connection: ClientHello, ServerHello, the server's \
-         certificate, key exchange, Finished; the certificate must be for {}",
-        host_of(&tls.name)
-    ));
-    let insecure = tls.insecure;
-    let wire = wire.start_tls(tls)?;
-    if let Some(connection) = wire.tls_state() {
-        narrator.note(&format!("TLS handshake done: {}", summary(connection)));
-        let fingerprint = server_fingerprint(connection).unwrap_or_default();
-        narrator.note(&format!(
-            "the server's certificate, SHA-256 fingerprint: {fingerprint}"
-        ));
-        narrator.note(if insecure {
-            "--insecure: nobody vouched for this certificate; it is the server's only if this \
-             fingerprint matches the one the server logged (\"FTPS ready: certificate SHA-256 \
-             fingerprint …\")"
-        } else {
-            "verified: the --ca file vouches for this certificate, and it names this host"
-        });
-    }
-    narrator.note(
-        "from here on the wire is encrypted: every command and reply below travels inside TLS \
-         records, and a capture (tcpdump) shows only ciphertext",
-    );
-    Ok(wire)
-}
-
 impl Client {
     /// Stage 2b: `PBSZ 0` and `PROT P`, so the data connections are TLS too (RFC 4217 §8–§9).
     pub fn protect_data(&mut self) -> Result<(), ClientError> {
@@ -327,7 +298,7 @@ pub fn narrate_end(narrator: &Narrator, downloading: bool) {
 }
 
 /// `TLS 1.3, cipher suite …, key exchange …` for a connection that finished its handshake.
-fn summary(connection: &ClientConnection) -> String {
+pub(super) fn summary(connection: &ClientConnection) -> String {
     let version = match connection.protocol_version() {
         Some(ProtocolVersion::TLSv1_3) => "TLS 1.3".to_string(),
         Some(ProtocolVersion::TLSv1_2) => "TLS 1.2".to_string(),
@@ -344,7 +315,7 @@ fn summary(connection: &ClientConnection) -> String {
 }
 
 /// The SHA-256 fingerprint of the server's certificate, `AB:CD:…`, as the server logs it.
-fn server_fingerprint(connection: &ClientConnection) -> Option<String> {
+pub(super) fn server_fingerprint(connection: &ClientConnection) -> Option<String> {
     let certificate = connection.peer_certificates()?.first()?;
     Some(fingerprint(certificate))
 }
@@ -369,46 +340,5 @@ fn host_of(name: &ServerName<'_>) -> String {
     match name {
         ServerName::IpAddress(ip) => format!("the IP address {}", std::net::IpAddr::from(*ip)),
         other => other.to_str().into_owned(),
-    }
-}
-
-fn not_signed(detail: &str) -> String {
-    format!(
-        "the server's certificate is not signed by any certificate in the --ca file \
-         ({detail}): the file holds another CA, or someone else answered"
-    )
-}
-
-/// Why a handshake failed, in words: the certificate problems a student meets first get a
-/// sentence of their own; anything else is rustls's own description.
-pub fn explain(error: &io::Error) -> String {
-    let tls = error
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>());
-    match tls {
-        Some(rustls::Error::InvalidCertificate(why)) => match why {
-            CertificateError::UnknownIssuer => not_signed("no issuer of that name there"),
-            CertificateError::BadSignature => {
-                not_signed("one there has the issuer's name, but not its key")
-            }
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                "the server's certificate is not for the host name given with --host; connect \
-                 with a name the certificate lists"
-                    .into()
-            }
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                "the server's certificate has expired".into()
-            }
-            other => format!("the server's certificate was refused ({other:?})"),
-        },
-        Some(rustls::Error::AlertReceived(alert)) => {
-            format!("the server broke off the handshake with the TLS alert {alert:?}")
-        }
-        Some(other) => other.to_string(),
-        None if super::error::is_timeout(error) => "the server stopped answering".into(),
-        None if error.kind() == io::ErrorKind::UnexpectedEof => {
-            "the server closed the connection in the middle of the handshake".into()
-        }
-        None => error.to_string(),
     }
 }

@@ -19,10 +19,10 @@
 //! [`super::lines`]), a multi-line reply where one line is usual, a slow reply, a 421. What is
 //! unusual becomes a one-line protocol note (see [`super::notes`]), said after the reply.
 //!
-//! TLS (`--tls`, RFC 4217): after `AUTH TLS` is answered `234`, [`Wire::start_tls`] runs the
-//! handshake on the same socket and puts the TLS stream where the plain one was (see
-//! [`super::stream`] and [`super::tls`]); `send` and `read_reply` go on exactly as before,
-//! now encrypted.
+//! TLS (`--tls`, RFC 4217): [`Wire::secure_control`] sends `AUTH TLS`; once it is answered
+//! `234`, [`Wire::start_tls`] runs the handshake on the same socket and puts the TLS stream
+//! where the plain one was (see [`super::stream`], and [`super::tls`] for the settings and whom
+//! to trust); `send` and `read_reply` go on exactly as before, now encrypted.
 
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -37,7 +37,7 @@ use super::narrate::Narrator;
 use super::notes::{self, Note, Notes};
 use super::quiz::{self, SharedQuiz};
 use super::stream::{Stream, open_tcp};
-use super::tls::Tls;
+use super::tls::{self, Tls};
 
 pub use super::lines::Reply;
 
@@ -184,6 +184,50 @@ impl Wire {
             last_verb: String::new(),
         };
         Ok((wire, greeting))
+    }
+
+    /// Stage 1b: `AUTH TLS`, the `234`, and the handshake on the control connection, narrated
+    /// (the TLS settings and the handshake itself are [`super::tls`]'s).
+    pub fn secure_control(mut self, settings: Tls) -> Result<Wire, ClientError> {
+        let narrator = self.narrator.clone();
+        narrator.stage("Stage 1b: TLS on the control connection (RFC 4217 §4, AUTH TLS)");
+        narrator.note(
+            "--tls: the client asks for TLS before USER, so the user name and the password \
+             travel encrypted",
+        );
+        let reply = self.command("AUTH TLS")?;
+        if reply.code != 234 {
+            return Err(ClientError::NoTls {
+                code: reply.code,
+                text: reply.text().to_string(),
+            });
+        }
+        narrator.note(&format!(
+            "TLS handshake on this same TCP connection: ClientHello, ServerHello, the server's \
+             certificate, key exchange, Finished; the certificate must be for {}",
+            settings.host()
+        ));
+        let insecure = settings.is_insecure();
+        let wire = self.start_tls(settings)?;
+        if let Some(connection) = wire.tls_state() {
+            narrator.note(&format!("TLS handshake done: {}", tls::summary(connection)));
+            let fingerprint = tls::server_fingerprint(connection).unwrap_or_default();
+            narrator.note(&format!(
+                "the server's certificate, SHA-256 fingerprint: {fingerprint}"
+            ));
+            narrator.note(if insecure {
+                "--insecure: nobody vouched for this certificate; it is the server's only if this \
+                 fingerprint matches the one the server logged (\"FTPS ready: certificate SHA-256 \
+                 fingerprint …\")"
+            } else {
+                "verified: the --ca file vouches for this certificate, and it names this host"
+            });
+        }
+        narrator.note(
+            "from here on the wire is encrypted: every command and reply below travels inside TLS \
+             records, and a capture (tcpdump) shows only ciphertext",
+        );
+        Ok(wire)
     }
 
     /// After `234` to `AUTH TLS`: run the TLS handshake on this connection, and carry on with

@@ -20,12 +20,12 @@
 //! one student; a removed line removes the account (its folder stays on disk).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::users::{User, hash_password, parse_users_file};
+use super::users::{User, UsersError, hash_password, parse_users_file};
 
 /// Every student's letters: the seed's user's.
 pub const STUDENT_PERMS: &str = crate::seed::SEED_PERMS;
@@ -33,6 +33,133 @@ pub const STUDENT_PERMS: &str = crate::seed::SEED_PERMS;
 /// The characters of a generated password: lower-case letters and digits, without the ones a
 /// student misreads on paper (`0`/`o`, `1`/`l`/`i`).
 const PASSWORD_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// Why a class could not be loaded, or its handout written.
+#[derive(Debug)]
+pub enum ClassError {
+    /// The roster file could not be read (missing, no permission, not UTF-8).
+    ReadRoster {
+        /// The roster.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A line of the roster at `path` is wrong; `source` says which line, and how.
+    Roster {
+        /// The roster.
+        path: PathBuf,
+        /// The line and what is wrong with it.
+        source: Box<ClassError>,
+    },
+    /// A roster line has a comma first, so no name.
+    EmptyName {
+        /// The line's number, from 1.
+        line: usize,
+    },
+    /// A roster name cannot be a folder name on every system: it has a character other than
+    /// letters, digits, `.`, `_` and `-`, or starts with `.`.
+    NotAFolderName {
+        /// The line's number, from 1.
+        line: usize,
+        /// The name.
+        name: String,
+    },
+    /// A roster name is longer than 64 characters.
+    LongName {
+        /// The line's number, from 1.
+        line: usize,
+        /// The name.
+        name: String,
+    },
+    /// A name is on the roster a second time.
+    Twice {
+        /// The line's number (of the second one), from 1.
+        line: usize,
+        /// The name.
+        name: String,
+    },
+    /// The hashes file of an earlier start exists but could not be read.
+    ReadAccounts {
+        /// The hashes file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The hashes file of an earlier start is not a valid users file.
+    Accounts {
+        /// The hashes file.
+        path: PathBuf,
+        /// What is wrong with it (and on which line).
+        source: UsersError,
+    },
+    /// The operating system's random source failed while a password was generated.
+    Random,
+    /// A generated password could not be hashed.
+    Password(UsersError),
+    /// The hashes file or the handout could not be written ([`Class::write`]), once the server
+    /// listens.
+    WriteHandout {
+        /// The handout.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for ClassError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClassError::ReadRoster { path, source } => write!(
+                f,
+                "cannot read the class roster {}: {source}",
+                path.display()
+            ),
+            ClassError::Roster { path, source } => {
+                write!(f, "class roster {}: {source}", path.display())
+            }
+            ClassError::EmptyName { line } => write!(f, "line {line}: the name is empty"),
+            ClassError::NotAFolderName { line, name } => write!(
+                f,
+                "line {line}: {name:?} cannot be a folder name: use letters, digits, '.', '_' and \
+                 '-', not starting with '.'"
+            ),
+            ClassError::LongName { line, name } => {
+                write!(f, "line {line}: {name:?} is longer than 64 characters")
+            }
+            ClassError::Twice { line, name } => {
+                write!(f, "line {line}: {name:?} is on the roster twice")
+            }
+            ClassError::ReadAccounts { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            ClassError::Accounts { path, source } => write!(f, "{}: {source}", path.display()),
+            ClassError::Random => f.write_str("the system's random source failed"),
+            ClassError::Password(e) => write!(f, "{e}"),
+            ClassError::WriteHandout { path, source } => write!(
+                f,
+                "cannot write the class handout {}: {source}",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ClassError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClassError::ReadRoster { source, .. }
+            | ClassError::ReadAccounts { source, .. }
+            | ClassError::WriteHandout { source, .. } => Some(source),
+            ClassError::Roster { source, .. } => Some(&**source),
+            ClassError::Accounts { source, .. } | ClassError::Password(source) => Some(source),
+            ClassError::EmptyName { .. }
+            | ClassError::NotAFolderName { .. }
+            | ClassError::LongName { .. }
+            | ClassError::Twice { .. }
+            | ClassError::Random => None,
+        }
+    }
+}
 
 /// One line of the roster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +182,7 @@ pub struct Student {
 /// assert!(parse_roster("../etc").is_err());
 /// assert!(parse_roster("ann\nann").is_err());
 /// ```
-pub fn parse_roster(text: &str) -> Result<Vec<Student>, String> {
+pub fn parse_roster(text: &str) -> Result<Vec<Student>, ClassError> {
     let mut students: Vec<Student> = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -67,9 +194,12 @@ pub fn parse_roster(text: &str) -> Result<Vec<Student>, String> {
             None => (line, None),
         };
         let line_no = number + 1;
-        check_name(name).map_err(|why| format!("line {line_no}: {why}"))?;
+        check_name(name, line_no)?;
         if students.iter().any(|student| student.name == name) {
-            return Err(format!("line {line_no}: {name:?} is on the roster twice"));
+            return Err(ClassError::Twice {
+                line: line_no,
+                name: name.to_string(),
+            });
         }
         students.push(Student {
             name: name.to_string(),
@@ -79,19 +209,20 @@ pub fn parse_roster(text: &str) -> Result<Vec<Student>, String> {
     Ok(students)
 }
 
-/// Why `name` cannot be a student's name (and so a folder's), if it cannot.
-fn check_name(name: &str) -> Result<(), String> {
+/// Why `name`, on roster line `line`, cannot be a student's name (and so a folder's), if it
+/// cannot.
+fn check_name(name: &str, line: usize) -> Result<(), ClassError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
     if name.is_empty() {
-        return Err("the name is empty".into());
+        return Err(ClassError::EmptyName { line });
     }
     if name.starts_with('.') || !name.chars().all(allowed) {
-        return Err(format!(
-            "{name:?} cannot be a folder name: use letters, digits, '.', '_' and '-', not starting with '.'"
-        ));
+        let name = name.into();
+        return Err(ClassError::NotAFolderName { line, name });
     }
     if name.len() > 64 {
-        return Err(format!("{name:?} is longer than 64 characters"));
+        let name = name.into();
+        return Err(ClassError::LongName { line, name });
     }
     Ok(())
 }
@@ -118,21 +249,32 @@ impl Class {
     /// Read the roster at `roster`, with the hashes and handout of an earlier start if there
     /// are any, and make each student's account with a home in `root`. Generates the missing
     /// passwords; writes nothing (see [`Class::write`]).
-    pub fn load(roster: &Path, root: &Path) -> Result<Class, String> {
-        let text = fs::read_to_string(roster)
-            .map_err(|e| format!("cannot read the class roster {}: {e}", roster.display()))?;
-        let students =
-            parse_roster(&text).map_err(|e| format!("class roster {}: {e}", roster.display()))?;
+    pub fn load(roster: &Path, root: &Path) -> Result<Class, ClassError> {
+        let text = fs::read_to_string(roster).map_err(|source| ClassError::ReadRoster {
+            path: roster.to_path_buf(),
+            source,
+        })?;
+        let students = parse_roster(&text).map_err(|e| ClassError::Roster {
+            path: roster.to_path_buf(),
+            source: Box::new(e),
+        })?;
         let accounts_file = roster.with_extension("accounts");
         let stem = roster
             .file_stem()
             .map_or("class".into(), |stem| stem.to_string_lossy());
         let handout_file = roster.with_file_name(format!("{stem}-handout.md"));
         let known = match fs::read_to_string(&accounts_file) {
-            Ok(text) => parse_users_file(&text, root)
-                .map_err(|e| format!("{}: {e}", accounts_file.display()))?,
+            Ok(text) => parse_users_file(&text, root).map_err(|source| ClassError::Accounts {
+                path: accounts_file.clone(),
+                source,
+            })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(format!("cannot read {}: {e}", accounts_file.display())),
+            Err(source) => {
+                return Err(ClassError::ReadAccounts {
+                    path: accounts_file,
+                    source,
+                });
+            }
         };
         let printed = fs::read_to_string(&handout_file)
             .map(|text| handout_passwords(&text))
@@ -162,8 +304,10 @@ impl Class {
                 Some(user) => (user.clone(), printed.get(&student.name).cloned()),
                 None => {
                     let password = generate_password()?;
-                    let hash = hash_password(&password)?;
-                    let user = User::new(&student.name, &hash, perms, &home).hashed()?;
+                    let hash = hash_password(&password).map_err(ClassError::Password)?;
+                    let user = User::new(&student.name, &hash, perms, &home)
+                        .hashed()
+                        .map_err(ClassError::Password)?;
                     class.generated += 1;
                     (user, Some(password))
                 }
@@ -244,7 +388,7 @@ fn handout_passwords(text: &str) -> HashMap<String, String> {
 /// A new password: three groups of four characters from [`PASSWORD_ALPHABET`], about 59 bits,
 /// from the operating system's random source (through rustls's crypto provider, which the
 /// server has anyway).
-fn generate_password() -> Result<String, String> {
+fn generate_password() -> Result<String, ClassError> {
     let random = rustls::crypto::ring::default_provider().secure_random;
     let mut password = String::new();
     while password.len() < 14 {
@@ -253,9 +397,7 @@ fn generate_password() -> Result<String, String> {
             continue;
         }
         let mut byte = [0u8];
-        random
-            .fill(&mut byte)
-            .map_err(|_| "the system's random source failed".to_string())?;
+        random.fill(&mut byte).map_err(|_| ClassError::Random)?;
         // Only bytes below the largest multiple of the alphabet's size: every character
         // equally likely.
         let size = PASSWORD_ALPHABET.len();
@@ -300,7 +442,7 @@ mod tests {
             ("ann,pw\n,pw", "empty"),
             ("C:", "folder name"),
         ] {
-            let err = parse_roster(text).unwrap_err();
+            let err = parse_roster(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text:?}: {err}");
         }
     }

@@ -301,10 +301,10 @@ pub enum StartError {
     /// A `--share` or `--folder-perms` cannot be used (a missing folder, a bad name).
     Shares(String),
     /// The class roster could not be read, or its handout written (see `class`).
-    Class(String),
+    Class(class::ClassError),
     /// Two accounts claim one name: an account named `ftp` or `anonymous` beside the
     /// anonymous account (see [`users::check_names`]).
-    Accounts(String),
+    Accounts(users::UsersError),
 }
 
 impl fmt::Display for StartError {
@@ -318,14 +318,25 @@ impl fmt::Display for StartError {
                 "cannot listen on {address}: the port is in use (is another server running? try --port)"
             ),
             StartError::Bind(address, e) => write!(f, "cannot listen on {address}: {e}"),
-            StartError::Accounts(why) | StartError::Class(why) | StartError::Shares(why) => {
-                f.write_str(why)
-            }
+            StartError::Shares(why) => f.write_str(why),
+            StartError::Class(e) => write!(f, "{e}"),
+            StartError::Accounts(e) => write!(f, "{e}"),
         }
     }
 }
 
-impl std::error::Error for StartError {}
+impl std::error::Error for StartError {
+    /// The error underneath: the folder's or the socket's, the roster's, the accounts'.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Root(_, e) | StartError::Bind(_, e) => Some(e),
+            StartError::Class(e) => Some(e),
+            StartError::Accounts(e) => Some(e),
+            // Only a sentence: what `jail::Mount::new` and `FolderLetters::new` return.
+            StartError::Shares(_) => None,
+        }
+    }
+}
 
 /// What every session shares: the configuration and the accounts (read-only), and the registry
 /// of live sessions.
@@ -431,11 +442,11 @@ impl Server {
         if let Some(class) = &class {
             let host = handout_host(&config, &listener);
             let port = listener.local_addr().map_or(config.port, |a| a.port());
-            class.write(&host, port).map_err(|e| {
-                StartError::Class(format!(
-                    "cannot write the class handout {}: {e}",
-                    class.handout_file.display()
-                ))
+            class.write(&host, port).map_err(|source| {
+                StartError::Class(class::ClassError::WriteHandout {
+                    path: class.handout_file.clone(),
+                    source,
+                })
             })?;
             log::info!(
                 "class: {} students ({} new passwords); handout with every login: {} \
@@ -554,7 +565,7 @@ impl Server {
             };
             match Registry::admit(registry, id, peer, limits) {
                 Ok(slot) => spawn_session(id, stream, slot, Arc::clone(&shared)),
-                Err(reason) => refuse(id, peer, stream, &reason),
+                Err(reason) => refuse(id, peer, stream, &reason.to_string()),
             }
         }
         // Closing the listener makes new clients' connects fail at once.

@@ -41,6 +41,56 @@ impl std::fmt::Debug for Activity {
     }
 }
 
+/// Why a new connection was turned away: its `Display` is the text of the `421` it gets
+/// (capitalised, as a reply's text is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The server is shutting down (Ctrl-C, [`Registry::begin_shutdown`]): no new sessions.
+    ShuttingDown,
+    /// As many sessions as `--max-connections` allows are live already.
+    TooMany {
+        /// The limit.
+        limit: usize,
+    },
+    /// As many sessions from this client's address as `--max-connections-per-ip` allows are
+    /// live already.
+    TooManyFromAddress {
+        /// The client's address.
+        ip: IpAddr,
+        /// The limit.
+        limit: usize,
+    },
+    /// The session's thread would pass the machine's thread budget
+    /// (`platform::thread_budget`), counting transfer threads too.
+    NoThread {
+        /// The budget.
+        budget: usize,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::ShuttingDown => f.write_str("The server is shutting down."),
+            Refusal::TooMany { limit } => write!(
+                f,
+                "Too many connections ({limit} at once is the limit); try again later."
+            ),
+            Refusal::TooManyFromAddress { ip, limit } => write!(
+                f,
+                "Too many connections from your address {ip} ({limit} is the limit)."
+            ),
+            Refusal::NoThread { budget } => write!(
+                f,
+                "The server is running as many threads as this machine allows ({budget}); try \
+                 again later."
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
 /// The live sessions of a server.
 #[derive(Default)]
 pub struct Registry {
@@ -135,37 +185,35 @@ impl Registry {
         Some(ticket)
     }
 
-    /// Take a place for a new connection, or say why not (the text of the 421 reply).
+    /// Take a place for a new connection, or say why not (its `Display` is the 421's text).
     pub fn admit(
         registry: &Arc<Registry>,
         id: u64,
         peer: SocketAddr,
         limits: Limits,
-    ) -> Result<Slot, String> {
+    ) -> Result<Slot, Refusal> {
         let ip = peer.ip().to_canonical();
         let mut inner = registry.lock();
         if registry.is_shutting_down() {
-            return Err("The server is shutting down.".into());
+            return Err(Refusal::ShuttingDown);
         }
         let total = inner.sessions.len();
         if limits.max_connections > 0 && total >= limits.max_connections {
-            return Err(format!(
-                "Too many connections ({} at once is the limit); try again later.",
-                limits.max_connections
-            ));
+            return Err(Refusal::TooMany {
+                limit: limits.max_connections,
+            });
         }
         let from_ip = inner.per_ip.get(&ip).copied().unwrap_or(0);
         if limits.max_per_ip > 0 && from_ip >= limits.max_per_ip {
-            return Err(format!(
-                "Too many connections from your address {ip} ({} is the limit).",
-                limits.max_per_ip
-            ));
+            return Err(Refusal::TooManyFromAddress {
+                ip,
+                limit: limits.max_per_ip,
+            });
         }
         let Some(thread) = Registry::take_thread(registry) else {
-            return Err(format!(
-                "The server is running as many threads as this machine allows ({}); try again later.",
-                registry.thread_budget
-            ));
+            return Err(Refusal::NoThread {
+                budget: registry.thread_budget,
+            });
         };
         let activity = Activity {
             user: None,
@@ -323,7 +371,11 @@ mod tests {
         let first = Registry::admit(&registry, 1, peer, limits).unwrap();
         let _second = Registry::admit(&registry, 2, peer, limits).unwrap();
         let refused = Registry::admit(&registry, 3, peer, limits).err().unwrap();
-        assert!(refused.contains("Too many connections"), "{refused}");
+        assert_eq!(refused, Refusal::TooMany { limit: 2 });
+        assert!(
+            refused.to_string().contains("Too many connections"),
+            "{refused}"
+        );
         drop(first);
         assert_eq!(registry.live(), 1);
         assert!(Registry::admit(&registry, 4, peer, limits).is_ok());
@@ -344,7 +396,8 @@ mod tests {
         let _second = Registry::admit(&registry, 2, peer(), limits).unwrap();
         let transfer = Registry::take_thread(&registry).unwrap();
         let refused = Registry::admit(&registry, 3, peer(), limits).err().unwrap();
-        assert!(refused.contains("as many threads"), "{refused}");
+        assert_eq!(refused, Refusal::NoThread { budget: 3 });
+        assert!(refused.to_string().contains("as many threads"), "{refused}");
         assert!(Registry::take_thread(&registry).is_none());
         drop(transfer);
         assert!(Registry::take_thread(&registry).is_some());
@@ -363,7 +416,14 @@ mod tests {
         let peer = peer();
         let slot = Registry::admit(&registry, 1, peer, limits).unwrap();
         let refused = Registry::admit(&registry, 2, peer, limits).err().unwrap();
-        assert!(refused.contains("from your address"), "{refused}");
+        assert!(matches!(
+            refused,
+            Refusal::TooManyFromAddress { limit: 1, .. }
+        ));
+        assert!(
+            refused.to_string().contains("from your address"),
+            "{refused}"
+        );
         drop(slot);
         assert!(registry.lock().per_ip.is_empty(), "addresses are forgotten");
     }

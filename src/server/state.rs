@@ -20,11 +20,12 @@
 //! server does not start, and says which file. Deleting both makes a new pair at the next start
 //! (for example after a change of `--bind`: the certificate names the address it was made for).
 
+use std::fmt;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 
-use super::tls::{SELF_SIGNED_NAMES, TlsConfig};
+use super::tls::{SELF_SIGNED_NAMES, TlsConfig, TlsError};
 use crate::platform::create_private_file;
 
 /// The default state folder's name, next to the root.
@@ -35,6 +36,98 @@ pub const CERT_FILE: &str = "tls-cert.pem";
 
 /// The kept private key (PEM): never handed out.
 pub const KEY_FILE: &str = "tls-key.pem";
+
+/// Why the kept certificate could not be used (`--tls-self-signed`): the server does not start.
+#[derive(Debug)]
+pub enum StateError {
+    /// The state folder is inside a folder FTP users can read ([`check_outside`]).
+    Inside {
+        /// The state folder, as given.
+        state: PathBuf,
+        /// The served folder it is in.
+        folder: PathBuf,
+    },
+    /// The state folder could not be created.
+    CreateFolder {
+        /// The state folder.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// One file of the pair is there and the other is not.
+    HalfMissing {
+        /// The file that is missing.
+        missing: PathBuf,
+        /// The file that is there.
+        present: PathBuf,
+    },
+    /// The kept pair is there but cannot be used (unreadable, not PEM, not a pair).
+    KeptPair {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// Why.
+        source: TlsError,
+    },
+    /// rcgen could not make a new certificate.
+    Generate(rcgen::Error),
+    /// A new file of the pair could not be saved (the pair is then removed).
+    Save {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateError::Inside { state, folder } => write!(
+                f,
+                "the state folder {} is inside {}, which FTP users can read: its private key \
+                 could be downloaded; choose one outside it with --state-dir",
+                state.display(),
+                folder.display()
+            ),
+            StateError::CreateFolder { path, source } => write!(
+                f,
+                "cannot create the state folder {}: {source}",
+                path.display()
+            ),
+            StateError::HalfMissing { missing, present } => write!(
+                f,
+                "{} is missing, but {} is there: restore it, or delete both to make a new pair",
+                missing.display(),
+                present.display()
+            ),
+            StateError::KeptPair { cert, key, source } => write!(
+                f,
+                "{source} (the kept pair {} and {}: delete both to make a new one)",
+                cert.display(),
+                key.display()
+            ),
+            StateError::Generate(e) => write!(f, "cannot generate a certificate: {e}"),
+            StateError::Save { path, source } => {
+                write!(f, "cannot save {}: {source}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StateError::CreateFolder { source, .. } | StateError::Save { source, .. } => {
+                Some(source)
+            }
+            StateError::KeptPair { source, .. } => Some(source),
+            StateError::Generate(e) => Some(e),
+            StateError::Inside { .. } | StateError::HalfMissing { .. } => None,
+        }
+    }
+}
 
 /// The default state folder for `root`: [`STATE_FOLDER`] in the root's parent folder.
 ///
@@ -60,16 +153,14 @@ pub fn default_dir(root: &Path) -> PathBuf {
 pub fn check_outside<'a>(
     state: &Path,
     served: impl IntoIterator<Item = &'a Path>,
-) -> Result<(), String> {
+) -> Result<(), StateError> {
     let real_state = resolved(state);
     for folder in served {
         if real_state.starts_with(resolved(folder)) {
-            return Err(format!(
-                "the state folder {} is inside {}, which FTP users can read: its private key \
-                 could be downloaded; choose one outside it with --state-dir",
-                state.display(),
-                folder.display()
-            ));
+            return Err(StateError::Inside {
+                state: state.to_path_buf(),
+                folder: folder.to_path_buf(),
+            });
         }
     }
     Ok(())
@@ -84,10 +175,12 @@ pub fn lasting_certificate<'a>(
     state: &Path,
     served: impl IntoIterator<Item = &'a Path>,
     bind: IpAddr,
-) -> Result<TlsConfig, String> {
+) -> Result<TlsConfig, StateError> {
     check_outside(state, served)?;
-    std::fs::create_dir_all(state)
-        .map_err(|e| format!("cannot create the state folder {}: {e}", state.display()))?;
+    std::fs::create_dir_all(state).map_err(|source| StateError::CreateFolder {
+        path: state.to_path_buf(),
+        source,
+    })?;
     let (cert, key) = (state.join(CERT_FILE), state.join(KEY_FILE));
     let made = match (cert.exists(), key.exists()) {
         (true, true) => false,
@@ -98,24 +191,17 @@ pub fn lasting_certificate<'a>(
         // Making a new half would not match the other: say which one is missing.
         (true, false) | (false, true) => {
             let (present, missing) = if cert.exists() {
-                (&cert, &key)
+                (cert, key)
             } else {
-                (&key, &cert)
+                (key, cert)
             };
-            return Err(format!(
-                "{} is missing, but {} is there: restore it, or delete both to make a new pair",
-                missing.display(),
-                present.display()
-            ));
+            return Err(StateError::HalfMissing { missing, present });
         }
     };
-    let tls = TlsConfig::from_pem_files(&cert, &key).map_err(|e| {
-        format!(
-            "{e} (the kept pair {} and {}: delete both to make a new one)",
-            cert.display(),
-            key.display()
-        )
-    })?;
+    let tls = match TlsConfig::from_pem_files(&cert, &key) {
+        Ok(tls) => tls,
+        Err(source) => return Err(StateError::KeptPair { cert, key, source }),
+    };
     log::info!(
         "FTPS certificate {} {}, key {}: students trust it with the client's --ca {}",
         cert.display(),
@@ -128,20 +214,22 @@ pub fn lasting_certificate<'a>(
 
 /// Make a new self-signed certificate and key, and save them: the key first, readable by its
 /// owner alone; either file is removed again if the pair cannot be saved whole.
-fn make(cert: &Path, key: &Path, bind: IpAddr) -> Result<(), String> {
+fn make(cert: &Path, key: &Path, bind: IpAddr) -> Result<(), StateError> {
     let mut names = SELF_SIGNED_NAMES.map(String::from).to_vec();
     if !bind.is_unspecified() && !bind.is_loopback() {
         names.push(bind.to_string());
     }
-    let certified = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| format!("cannot generate a certificate: {e}"))?;
+    let certified = rcgen::generate_simple_self_signed(names).map_err(StateError::Generate)?;
     let save = |path: &Path, text: &str, create: fn(&Path) -> io::Result<std::fs::File>| {
         create(path)
             .and_then(|mut file| {
                 file.write_all(text.as_bytes())
                     .and_then(|()| file.sync_all())
             })
-            .map_err(|e| format!("cannot save {}: {e}", path.display()))
+            .map_err(|source| StateError::Save {
+                path: path.to_path_buf(),
+                source,
+            })
     };
     save(
         key,

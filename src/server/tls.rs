@@ -16,12 +16,12 @@
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rustls::ServerConnection;
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 
@@ -62,6 +62,77 @@ const SESSIONS_REMEMBERED: usize = 16;
 /// The names a self-signed certificate is made for: the machine itself, by name and address.
 pub const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
+/// Why a TLS setup could not be made: the certificate and key could not be read or generated,
+/// or rustls would not take them.
+#[derive(Debug)]
+pub enum TlsError {
+    /// The certificate file (`--tls-cert`) could not be read, or is not PEM.
+    ReadCertificates {
+        /// The file.
+        path: PathBuf,
+        /// Why (a file error, or a malformed PEM section).
+        source: pem::Error,
+    },
+    /// The certificate file holds no `-----BEGIN CERTIFICATE-----` section.
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The key file (`--tls-key`) could not be read, or holds no private key.
+    ReadKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: pem::Error,
+    },
+    /// rcgen could not make a self-signed certificate (`--tls-self-signed`).
+    Generate(rcgen::Error),
+    /// rustls refused the certificate and key together: the key is not the certificate's, or
+    /// of a kind rustls does not support.
+    Setup(rustls::Error),
+    /// A session's own ticket key could not be made ([`TlsConfig::for_session`], at
+    /// `AUTH TLS`).
+    TicketKey(rustls::Error),
+}
+
+impl std::fmt::Display for TlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsError::ReadCertificates { path, source } => write!(
+                f,
+                "cannot read certificates from {}: {source}",
+                path.display()
+            ),
+            TlsError::NoCertificate { path } => {
+                write!(f, "no certificate found in {}", path.display())
+            }
+            TlsError::ReadKey { path, source } => write!(
+                f,
+                "cannot read a private key from {}: {source}",
+                path.display()
+            ),
+            TlsError::Generate(e) => write!(f, "cannot generate a certificate: {e}"),
+            TlsError::Setup(e) => {
+                write!(f, "the certificate and key do not make a TLS setup: {e}")
+            }
+            TlsError::TicketKey(e) => write!(f, "cannot make a session ticket key: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TlsError::ReadCertificates { source, .. } | TlsError::ReadKey { source, .. } => {
+                Some(source)
+            }
+            TlsError::NoCertificate { .. } => None,
+            TlsError::Generate(e) => Some(e),
+            TlsError::Setup(e) | TlsError::TicketKey(e) => Some(e),
+        }
+    }
+}
+
 /// Why a data connection was refused under `--require-tls-reuse` (the default): its TLS
 /// handshake was a new one, not a resumption of the control connection's session.
 #[derive(Debug)]
@@ -86,15 +157,22 @@ impl std::fmt::Debug for TlsConfig {
 
 impl TlsConfig {
     /// Load a certificate chain and a private key from PEM files (`--tls-cert`, `--tls-key`).
-    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<TlsConfig, String> {
+    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<TlsConfig, TlsError> {
         let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
             .and_then(|certs| certs.collect())
-            .map_err(|e| format!("cannot read certificates from {}: {e}", cert.display()))?;
+            .map_err(|source| TlsError::ReadCertificates {
+                path: cert.to_path_buf(),
+                source,
+            })?;
         if chain.is_empty() {
-            return Err(format!("no certificate found in {}", cert.display()));
+            return Err(TlsError::NoCertificate {
+                path: cert.to_path_buf(),
+            });
         }
-        let key = PrivateKeyDer::from_pem_file(key)
-            .map_err(|e| format!("cannot read a private key from {}: {e}", key.display()))?;
+        let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::ReadKey {
+            path: key.to_path_buf(),
+            source,
+        })?;
         TlsConfig::new(chain, key)
     }
 
@@ -102,10 +180,9 @@ impl TlsConfig {
     /// classroom, where clients accept it with `--insecure` (curl `-k`) after checking the
     /// fingerprint the server logs. A new one each time: `server::state` keeps one from one
     /// start to the next instead, so clients can trust it with `--ca`.
-    pub fn self_signed() -> Result<TlsConfig, String> {
+    pub fn self_signed() -> Result<TlsConfig, TlsError> {
         let names = SELF_SIGNED_NAMES.map(String::from).to_vec();
-        let certified = rcgen::generate_simple_self_signed(names)
-            .map_err(|e| format!("cannot generate a certificate: {e}"))?;
+        let certified = rcgen::generate_simple_self_signed(names).map_err(TlsError::Generate)?;
         let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
         TlsConfig::new(vec![certified.cert.der().clone()], key.into())
     }
@@ -113,13 +190,13 @@ impl TlsConfig {
     fn new(
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
-    ) -> Result<TlsConfig, String> {
+    ) -> Result<TlsConfig, TlsError> {
         let fingerprint = fingerprint(&chain[0]);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let control = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
-            .map_err(|e| format!("the certificate and key do not make a TLS setup: {e}"))?;
+            .map_err(TlsError::Setup)?;
         // After a TLS 1.3 handshake the server sends session tickets. On an upload the client
         // only writes and never reads them; when it closes, those unread bytes make its kernel
         // reset the connection instead of closing it, and the upload looks broken (curl does
@@ -143,9 +220,8 @@ impl TlsConfig {
     /// the same machine (or behind the same NAT) that raced it to the passive port.
     /// `require_reuse` refuses data connections that do not resume (vsftpd's
     /// `require_ssl_reuse`).
-    pub fn for_session(&self, require_reuse: bool) -> Result<TlsConfig, String> {
-        let ticketer = rustls::crypto::ring::Ticketer::new()
-            .map_err(|e| format!("cannot make a session ticket key: {e}"))?;
+    pub fn for_session(&self, require_reuse: bool) -> Result<TlsConfig, TlsError> {
+        let ticketer = rustls::crypto::ring::Ticketer::new().map_err(TlsError::TicketKey)?;
         let storage = rustls::server::ServerSessionMemoryCache::new(SESSIONS_REMEMBERED);
         let own = |base: &rustls::ServerConfig, tickets: usize| {
             let mut config = base.clone();

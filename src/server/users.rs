@@ -12,12 +12,119 @@
 //! combination at start (pyftpdlib refuses a second `anonymous` the same way).
 
 use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::passwords::{Busy, Checker};
 use super::permissions::Perms;
+
+/// Why an account could not be made or read, or why the accounts cannot all be served.
+#[derive(Debug)]
+pub enum UsersError {
+    /// A `--user` value (or a users file line) has no `:` after the name, so no password.
+    NoPassword {
+        /// The value as given.
+        spec: String,
+    },
+    /// A `--user` value (or a users file line) starts with `:`: the name is empty.
+    EmptyName {
+        /// The value as given.
+        spec: String,
+    },
+    /// The permission letters of a `--user` value (or a users file line) hold an unknown one.
+    Letters {
+        /// The user name.
+        name: String,
+        /// Why the letters were refused (from [`Perms`]'s parser).
+        problem: String,
+    },
+    /// A users file line's password field is not an Argon2 hash in PHC form (see
+    /// [`User::hashed`]): most likely a password written there in clear text.
+    NotAHash,
+    /// Argon2 could not hash a password ([`hash_password`]).
+    Hash(argon2::password_hash::Error),
+    /// The users file could not be read (missing, no permission, not UTF-8).
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A line of a users file is wrong; `source` says how.
+    Line {
+        /// The line's number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        source: Box<UsersError>,
+    },
+    /// Something in the users file at `path` is wrong; `source` says what (and on which line).
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: Box<UsersError>,
+    },
+    /// Two accounts have the same name ([`check_names`]).
+    SameName {
+        /// The name.
+        name: String,
+    },
+    /// An account is named `anonymous` or `ftp` while the anonymous account is on
+    /// ([`check_names`]).
+    AnonymousName {
+        /// The account's name.
+        name: String,
+    },
+}
+
+impl fmt::Display for UsersError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsersError::NoPassword { spec } => {
+                write!(f, "--user {spec:?}: expected NAME:PASSWORD[:PERMS[:HOME]]")
+            }
+            UsersError::EmptyName { spec } => write!(f, "--user {spec:?}: the user name is empty"),
+            UsersError::Letters { name, problem } => write!(f, "--user {name}: {problem}"),
+            UsersError::NotAHash => f.write_str(
+                "the password field is not an Argon2 hash (make one with --hash-password)",
+            ),
+            UsersError::Hash(e) => write!(f, "cannot hash the password: {e}"),
+            UsersError::ReadFile { path, source } => {
+                write!(f, "cannot read users file {}: {source}", path.display())
+            }
+            UsersError::Line { line, source } => write!(f, "line {line}: {source}"),
+            UsersError::InFile { path, source } => write!(f, "{}: {source}", path.display()),
+            UsersError::SameName { name } => write!(
+                f,
+                "two accounts are named {name:?} (--user, --users or --class): one of them could \
+                 never log in; rename one"
+            ),
+            // (The run of spaces is in the message as it has always been.)
+            UsersError::AnonymousName { name } => write!(
+                f,
+                "the account {name:?} cannot log in while --anonymous is on, which takes the names              \"anonymous\" and \"ftp\" with any password: rename the account or drop --anonymous"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UsersError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            UsersError::Hash(e) => Some(e),
+            UsersError::ReadFile { source, .. } => Some(source),
+            UsersError::Line { source, .. } | UsersError::InFile { source, .. } => Some(&**source),
+            UsersError::NoPassword { .. }
+            | UsersError::EmptyName { .. }
+            | UsersError::Letters { .. }
+            | UsersError::NotAHash
+            | UsersError::SameName { .. }
+            | UsersError::AnonymousName { .. } => None,
+        }
+    }
+}
 
 /// How an account's password is kept.
 #[derive(Clone, PartialEq, Eq)]
@@ -77,14 +184,12 @@ impl User {
 
     /// The same account, its password field read as an Argon2 hash in PHC form (what
     /// [`hash_password`] makes) rather than as the password itself.
-    pub fn hashed(self) -> Result<User, String> {
+    pub fn hashed(self) -> Result<User, UsersError> {
         let Password::Plain(hash) = &self.password else {
             return Ok(self);
         };
         if argon2::password_hash::phc::PasswordHash::new(hash).is_err() {
-            return Err(
-                "the password field is not an Argon2 hash (make one with --hash-password)".into(),
-            );
+            return Err(UsersError::NotAHash);
         }
         let password = Password::Hash(hash.clone());
         Ok(User { password, ..self })
@@ -118,20 +223,25 @@ impl User {
     /// assert_eq!(bob.home, Path::new("data/bob"));
     /// assert!(User::from_spec("nopassword", Path::new("data")).is_err());
     /// ```
-    pub fn from_spec(spec: &str, root: &Path) -> Result<User, String> {
+    pub fn from_spec(spec: &str, root: &Path) -> Result<User, UsersError> {
         let mut fields = spec.splitn(4, ':');
         let name = fields.next().unwrap_or_default();
-        let password = fields
-            .next()
-            .ok_or_else(|| format!("--user {spec:?}: expected NAME:PASSWORD[:PERMS[:HOME]]"))?;
+        let password = fields.next().ok_or_else(|| UsersError::NoPassword {
+            spec: spec.to_string(),
+        })?;
         if name.is_empty() {
-            return Err(format!("--user {spec:?}: the user name is empty"));
+            return Err(UsersError::EmptyName {
+                spec: spec.to_string(),
+            });
         }
         let perms = match fields.next() {
             None | Some("") => "elr".parse(),
             Some(letters) => letters.parse(),
         }
-        .map_err(|e| format!("--user {name}: {e}"))?;
+        .map_err(|problem| UsersError::Letters {
+            name: name.to_string(),
+            problem,
+        })?;
         let home = match fields.next() {
             None | Some("") => root.to_path_buf(),
             Some(home) => root.join(home),
@@ -177,24 +287,29 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// assert!(users[0].password_matches("12345"));
 /// assert!(!users[0].password_matches("1234"));
 /// ```
-pub fn hash_password(password: &str) -> Result<String, String> {
+pub fn hash_password(password: &str) -> Result<String, UsersError> {
     use argon2::password_hash::PasswordHasher;
     argon2::Argon2::default()
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
+        .map_err(UsersError::Hash)
 }
 
 /// Read a users file: one `name:hash:perms:home` a line (perms and home optional, as for
 /// `--user`), `#` comments and blank lines ignored. The hash is what [`hash_password`] prints.
-pub fn load_users_file(path: &Path, root: &Path) -> Result<Vec<User>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read users file {}: {e}", path.display()))?;
-    parse_users_file(&text, root).map_err(|e| format!("{}: {e}", path.display()))
+pub fn load_users_file(path: &Path, root: &Path) -> Result<Vec<User>, UsersError> {
+    let text = std::fs::read_to_string(path).map_err(|source| UsersError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_users_file(&text, root).map_err(|e| UsersError::InFile {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
 }
 
 /// The lines of a users file, parsed (see [`load_users_file`]).
-pub fn parse_users_file(text: &str, root: &Path) -> Result<Vec<User>, String> {
+pub fn parse_users_file(text: &str, root: &Path) -> Result<Vec<User>, UsersError> {
     let mut users = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -203,7 +318,10 @@ pub fn parse_users_file(text: &str, root: &Path) -> Result<Vec<User>, String> {
         }
         let user = User::from_spec(line, root)
             .and_then(User::hashed)
-            .map_err(|e| format!("line {}: {e}", number + 1))?;
+            .map_err(|e| UsersError::Line {
+                line: number + 1,
+                source: Box::new(e),
+            })?;
         users.push(user);
     }
     Ok(users)
@@ -231,24 +349,21 @@ fn is_anonymous_name(name: &str) -> bool {
 /// assert!(check_names(&[ftp.clone()], Some(&anonymous)).is_err());
 /// assert!(check_names(&[ftp], None).is_ok());
 /// ```
-pub fn check_names(users: &[User], anonymous: Option<&User>) -> Result<(), String> {
+pub fn check_names(users: &[User], anonymous: Option<&User>) -> Result<(), UsersError> {
     for (i, user) in users.iter().enumerate() {
         if users[..i].iter().any(|earlier| earlier.name == user.name) {
-            return Err(format!(
-                "two accounts are named {:?} (--user, --users or --class): one of them could \
-                 never log in; rename one",
-                user.name
-            ));
+            return Err(UsersError::SameName {
+                name: user.name.clone(),
+            });
         }
     }
     if anonymous.is_none() {
         return Ok(());
     }
     match users.iter().find(|user| is_anonymous_name(&user.name)) {
-        Some(user) => Err(format!(
-            "the account {:?} cannot log in while --anonymous is on, which takes the names              \"anonymous\" and \"ftp\" with any password: rename the account or drop --anonymous",
-            user.name
-        )),
+        Some(user) => Err(UsersError::AnonymousName {
+            name: user.name.clone(),
+        }),
         None => Ok(()),
     }
 }
@@ -363,11 +478,33 @@ mod tests {
         assert_eq!(users[0].home, Path::new("/srv/ann"));
         assert!(users[1].password_matches("pw"));
         assert!(!format!("{:?}", users[0]).contains("argon2"));
-        let err = parse_users_file("ann:plaintext:elr", Path::new("/srv")).unwrap_err();
+        let err = parse_users_file("ann:plaintext:elr", Path::new("/srv"))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("line 1") && err.contains("not an Argon2 hash"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_users_file_error_leads_to_its_cause() {
+        use std::error::Error;
+        let dir = tempfile::tempdir().unwrap();
+        let missing = load_users_file(&dir.path().join("nope"), Path::new("/srv")).unwrap_err();
+        let cause = missing.source().and_then(|e| e.downcast_ref::<io::Error>());
+        assert_eq!(cause.map(io::Error::kind), Some(io::ErrorKind::NotFound));
+
+        let file = dir.path().join("users");
+        std::fs::write(&file, "# accounts\nann:plaintext:elr\n").unwrap();
+        let error = load_users_file(&file, Path::new("/srv")).unwrap_err();
+        let line = error.source().and_then(|e| e.downcast_ref::<UsersError>());
+        assert!(
+            matches!(line, Some(UsersError::Line { line: 2, .. })),
+            "{error}"
+        );
+        let why = line.and_then(Error::source).map(ToString::to_string);
+        assert_eq!(why, Some(UsersError::NotAHash.to_string()));
     }
 
     #[test]

@@ -347,6 +347,8 @@ fn graceful_shutdown_lets_a_transfer_finish_and_closes_idle_sessions() {
 
 #[test]
 fn a_users_file_line_without_a_hash_is_an_error() {
-    let err = parse_users_file("ann:12345:elr", std::path::Path::new("/srv")).unwrap_err();
+    let err = parse_users_file("ann:12345:elr", std::path::Path::new("/srv"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--hash-password"), "{err}");
 }
