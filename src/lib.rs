@@ -25,6 +25,7 @@
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
 //! | `server::stream` | one connection type, plain or TLS, for control and data alike |
 //! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |
+//! | `server::tag` | who a session is in every log line (`[#3 alice@…]`), and what of a command may be logged |
 //! | `server::trace` | `--explain` (why each reply) and `--transcript` (each session in a file); log lines name the user |
 //! | `server::transcript` | a transcript's files: named after who logged in, never overwritten |
 //! | `server::state` | the server's own files outside every jail: a self-signed certificate that lasts |

@@ -40,6 +40,7 @@ pub mod session;
 pub mod settings;
 pub mod state;
 pub mod stream;
+pub mod tag;
 pub mod throttle;
 pub mod tls;
 pub mod trace;

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::clock::timeval;
-use super::trace::SessionTag;
+use super::tag::SessionTag;
 
 /// How many bytes of records may wait in memory for a login before the file is created anyway.
 pub const WAITING_LIMIT: usize = 256 * 1024;

@@ -321,9 +321,11 @@ fn the_grade_sheet_is_written_at_shutdown_and_a_transcript_becomes_a_diagram() {
     server.wait_for_log("disconnected");
     // The sheet is kept up to date while the server runs (every 10 s), not only at shutdown:
     // a killed server, or a console window closed on Windows, loses only the last seconds.
-    crate::support::wait_until(Duration::from_secs(20), "the grade sheet while running", || {
-        fs::read_to_string(&report).is_ok_and(|csv| csv.contains("\nuser,0,1,0,1,"))
-    });
+    crate::support::wait_until(
+        Duration::from_secs(20),
+        "the grade sheet while running",
+        || fs::read_to_string(&report).is_ok_and(|csv| csv.contains("\nuser,0,1,0,1,")),
+    );
     let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")
