@@ -14,12 +14,10 @@ use std::thread;
 use std::time::SystemTime;
 
 use super::command::Command;
-use super::copy::Failure;
+use super::copy::{Failure, Source};
 use super::events::DataEvent;
 use super::faults::{COMMANDS_BEFORE_421, Fault, Faults, SLOW_PAUSE};
-use super::session::Login;
 use super::trace::{SessionTag, Trace, loggable};
-use super::transfer::{Direction, Job};
 use crate::reply::{Reply, ReplyCode};
 
 /// What the instruments see of one transfer.
@@ -64,7 +62,7 @@ impl<'a> TransferWatch<'a> {
     /// `--explain`'s line for the 1xx reply.
     pub fn why_preliminary(
         &self,
-        job: &Job,
+        (verb, path, context): (&str, &str, Option<&str>),
         code: ReplyCode,
         already_open: bool,
     ) -> Option<String> {
@@ -74,9 +72,9 @@ impl<'a> TransferWatch<'a> {
         } else {
             "the data connection is about to be opened"
         };
-        let context = match &job.context {
-            Some(context) => context.clone(),
-            None => format!("for {} ({})", job.verb, job.path),
+        let context = match context {
+            Some(context) => context.to_string(),
+            None => format!("for {verb} ({path})"),
         };
         Some(format!(
             "{} {context}: {state} (RFC 959 §5.4)",
@@ -105,17 +103,14 @@ impl<'a> TransferWatch<'a> {
 
     /// How many bytes a download may send: all of them, unless the `early-close` fault stops
     /// it halfway (and still says 226).
-    pub fn send_limit(&self, job: &mut Job) -> Option<u64> {
+    pub fn send_limit(&self, verb: &str, source: &mut Source) -> Option<u64> {
         if !self.faults.has(Fault::EarlyClose) {
             return None;
         }
-        let Direction::Send(source) = &mut job.direction else {
-            return None;
-        };
         let half = source.measure().map(|len| len / 2);
         let stop = match half {
-            Some(bytes) => format!("{} stops after {bytes} bytes", job.verb),
-            None => format!("{} stops at once (its size is unknown)", job.verb),
+            Some(bytes) => format!("{verb} stops after {bytes} bytes"),
+            None => format!("{verb} stops at once (its size is unknown)"),
         };
         Fault::EarlyClose.fired(self.tag, &stop);
         half
@@ -213,9 +208,10 @@ impl SessionWatch {
         self.trace.as_ref()
     }
 
-    /// A command line arrived, while the login was `state`. It is logged (at debug level, or
-    /// with `--explain` at the default level by the trace) and goes into the transcript.
-    pub fn received(&self, tag: &SessionTag, line: &str, state: &Login) {
+    /// A command line arrived, while the login was `state` (asked only when tracing). It is
+    /// logged (at debug level, or with `--explain` at the default level by the trace) and goes
+    /// into the transcript.
+    pub fn received(&self, tag: &SessionTag, line: &str, state: impl FnOnce() -> String) {
         // With --explain the trace logs it at the default level instead. Logged under the
         // session's name, where RUST_LOG filters (and the lessons) look for it.
         if !self.trace.as_ref().is_some_and(|trace| trace.explains()) {
@@ -223,7 +219,7 @@ impl SessionWatch {
         }
         if let Some(trace) = &self.trace {
             trace.command(line);
-            *self.pending.borrow_mut() = Some((String::new(), state.describe()));
+            *self.pending.borrow_mut() = Some((String::new(), state()));
         }
     }
 
@@ -261,14 +257,15 @@ impl SessionWatch {
     }
 
     /// The explanation a transfer's 1xx reply carries (the command, the state, the jail).
-    pub fn transfer_context(&self, state: &Login) -> Option<String> {
+    pub fn transfer_context(&self, state: impl FnOnce() -> String) -> Option<String> {
         let pending = self.pending.borrow();
         let (context, before) = pending.as_ref()?;
         Some(self.why(context, before, state))
     }
 
-    /// The reply to the command was sent, and the login is now `state`: `--explain`'s line.
-    pub fn replied(&self, reply: &Reply, state: &Login) {
+    /// The reply to the command was sent, and the login is now `state` (asked only when
+    /// tracing): `--explain`'s line.
+    pub fn replied(&self, reply: &Reply, state: impl FnOnce() -> String) {
         let (Some(trace), Some((context, before))) = (&self.trace, self.pending.take()) else {
             return;
         };
@@ -280,9 +277,9 @@ impl SessionWatch {
     }
 
     /// `context; state before → after; jail: note`.
-    fn why(&self, context: &str, before: &str, state: &Login) -> String {
+    fn why(&self, context: &str, before: &str, state: impl FnOnce() -> String) -> String {
         let mut why = context.to_string();
-        let after = state.describe();
+        let after = state();
         if after == before {
             why.push_str(&format!("; state {after}"));
         } else {

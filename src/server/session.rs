@@ -272,7 +272,8 @@ impl Session {
                     break;
                 }
             };
-            self.watch.received(&self.tag, &line, &self.login);
+            self.watch
+                .received(&self.tag, &line, || self.login.describe());
             let outcome = self.handle(&line);
             self.note_activity(&line);
             let (reply, close) = match outcome {
@@ -306,7 +307,7 @@ impl Session {
             };
             let sent = self.say(&reply);
             if sent {
-                self.watch.replied(&reply, &self.login);
+                self.watch.replied(&reply, || self.login.describe());
             }
             self.follow_login();
             if !sent || close {

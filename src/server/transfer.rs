@@ -205,7 +205,8 @@ fn run(
     if early.is_ok() {
         let text = preliminary_text(&job, &settings, already_open);
         let code = watch.preliminary_code(already_open);
-        let why = watch.why_preliminary(&job, code, already_open);
+        let about = (job.verb, job.path.as_str(), job.context.as_deref());
+        let why = watch.why_preliminary(about, code, already_open);
         if replier
             .send_explained(&Reply::new(code, text), why.as_deref())
             .is_err()
@@ -271,7 +272,10 @@ fn run(
         },
     };
     // 3. The bytes, paced under a limit (whose clock starts now, with the first byte).
-    let limit = watch.send_limit(&mut job);
+    let limit = match &mut job.direction {
+        Direction::Send(source) => watch.send_limit(job.verb, source),
+        Direction::Receive(_) => None,
+    };
     let receiving = matches!(job.direction, Direction::Receive(_));
     let stream = Paced {
         inner: stream,

@@ -363,7 +363,7 @@ impl Session {
 
     /// Hand a checked job to a transfer thread, with the data connection set up before.
     pub fn start_transfer(&mut self, mut job: Job) -> Result<Outcome, Reply> {
-        job.context = self.watch.transfer_context(&self.login);
+        job.context = self.watch.transfer_context(|| self.login.describe());
         if self.shared.config.require_tls && !self.settings.private_data() {
             // Dropping the job drops an upload's temporary file with it (see `TempUpload`).
             return Err(Reply::new(
