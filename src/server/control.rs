@@ -21,14 +21,14 @@ use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::faults::{Fault, Faults};
+use super::faults::{Fault, Faults, WRONG_PASV_ADDRESS};
 use super::stream::Stream;
 use super::tls::TlsStream;
 // Who a session is and how a command line is logged belong to the trace; they are named here
 // too, where the reading and replying happen.
 use super::trace::Trace;
 pub use super::trace::{SessionTag, loggable};
-use crate::reply::Reply;
+use crate::reply::{Reply, ReplyCode};
 
 /// The longest command line accepted, in bytes, CRLF included. RFC 959 sets no limit; 2048 is
 /// far above any real path and as much as a session should hold in memory for a command.
@@ -315,6 +315,16 @@ impl Replier {
     /// them out of order.
     pub fn send_explained(&self, reply: &Reply, why: Option<&str>) -> io::Result<()> {
         let About { tag, faults, trace } = &*self.about;
+        let misdirected;
+        let reply = if faults.has(Fault::WrongPasvAddress)
+            && reply.code == ReplyCode::EnteringPassiveMode
+        {
+            Fault::WrongPasvAddress.fired(tag, &format!("227 announces {WRONG_PASV_ADDRESS}"));
+            misdirected = announce_elsewhere(reply);
+            &misdirected
+        } else {
+            reply
+        };
         let stretched;
         let reply = if faults.has(Fault::Multiline) && reply.lines.len() == 1 {
             Fault::Multiline.fired(tag, &format!("{} sent as a multi-line reply", reply.code));
@@ -357,6 +367,24 @@ impl Replier {
             return Ok(());
         }
         stream.write_all(wire.as_bytes())
+    }
+}
+
+/// The `wrong-227` fault: the 227 reply with [`WRONG_PASV_ADDRESS`] in place of the four
+/// address numbers, the port kept (`(127,0,0,1,195,80)` → `(10,255,255,1,195,80)`).
+fn announce_elsewhere(reply: &Reply) -> Reply {
+    let text = &reply.lines[0];
+    let numbers = text
+        .split_once('(')
+        .and_then(|(before, rest)| Some((before, rest.split_once(')')?)));
+    let Some((before, (inside, after))) = numbers else {
+        return reply.clone();
+    };
+    let port: Vec<&str> = inside.split(',').skip(4).collect();
+    let wrong = WRONG_PASV_ADDRESS.octets().map(|n| n.to_string()).join(",");
+    Reply {
+        code: reply.code,
+        lines: vec![format!("{before}({wrong},{}){after}", port.join(","))],
     }
 }
 

@@ -328,8 +328,27 @@ impl SessionWatch {
         self.lab.then(super::clock::lab_time)
     }
 
-    /// Whether `--lab` is on (for the passive-port picker and SITE WHO's lines).
+    /// Whether `--lab` is on, for the passive-port picker (`data::listen` takes the first
+    /// free port of the range in order then, instead of a random one).
     pub fn lab(&self) -> bool {
         self.lab
+    }
+
+    /// A client's address as replies show it: without the port in `--lab`, where it changes
+    /// from run to run.
+    pub fn peer(&self, peer: &std::net::SocketAddr) -> String {
+        match self.lab {
+            true => peer.ip().to_string(),
+            false => peer.to_string(),
+        }
+    }
+
+    /// A timing for a reply (`text` is asked only without `--lab`); empty in `--lab`, so the
+    /// reply is the same in every run.
+    pub fn timing(&self, text: impl FnOnce() -> String) -> String {
+        match self.lab {
+            true => String::new(),
+            false => text(),
+        }
     }
 }

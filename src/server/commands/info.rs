@@ -35,13 +35,10 @@ impl Session {
     /// while a transfer runs.
     pub fn stat(&self) -> Reply {
         // --lab leaves out what changes from run to run: the client's port, the seconds.
-        let lab = self.shared.config.lab;
-        let peer = if lab {
-            self.tag.peer.ip().to_string()
-        } else {
-            self.tag.peer.to_string()
-        };
-        let mut lines = vec![format!("Connected from {peer}.")];
+        let mut lines = vec![format!(
+            "Connected from {}.",
+            self.watch.peer(&self.tag.peer)
+        )];
         lines.push(match &self.login {
             Login::LoggedIn { user, .. } => {
                 format!(
@@ -63,21 +60,21 @@ impl Session {
             None => "Data connection: none set up.".to_string(),
         });
         lines.push(match &self.transfer {
-            Some(transfer) if !transfer.is_finished() && lab => {
-                format!("Transfer in progress: {}.", transfer.what)
-            }
             Some(transfer) if !transfer.is_finished() => format!(
-                "Transfer in progress: {} ({:.1} s{}).",
+                "Transfer in progress: {}{}.",
                 transfer.what,
-                transfer.started.elapsed().as_secs_f64(),
-                // Under a limit the throttle counts the bytes (see `TransferControl::moved`).
-                transfer.rate.map_or(String::new(), |rate| format!(
-                    ", {} bytes so far, limited to {}",
-                    transfer
-                        .control
-                        .moved
-                        .load(std::sync::atomic::Ordering::Relaxed),
-                    crate::server::throttle::format_rate(rate)
+                self.watch.timing(|| format!(
+                    " ({:.1} s{})",
+                    transfer.started.elapsed().as_secs_f64(),
+                    // Under a limit the throttle counts the bytes (see `TransferControl::moved`).
+                    transfer.rate.map_or(String::new(), |rate| format!(
+                        ", {} bytes so far, limited to {}",
+                        transfer
+                            .control
+                            .moved
+                            .load(std::sync::atomic::Ordering::Relaxed),
+                        crate::server::throttle::format_rate(rate)
+                    ))
                 ))
             ),
             _ => "No transfer in progress.".to_string(),
@@ -177,19 +174,12 @@ impl Session {
     /// connection, made visible.
     fn site_who(&self) -> Reply {
         let sessions = self.shared.registry.who();
-        let lab = self.shared.config.lab;
         let lines = sessions.iter().map(|who| {
             let user = who.activity.user.as_deref().unwrap_or("-");
-            let peer = if lab {
-                who.peer.ip().to_string()
-            } else {
-                who.peer.to_string()
-            };
-            let idle = if lab {
-                String::new()
-            } else {
-                format!(", idle {:.1} s", who.activity.since.elapsed().as_secs_f64())
-            };
+            let peer = self.watch.peer(&who.peer);
+            let idle = self
+                .watch
+                .timing(|| format!(", idle {:.1} s", who.activity.since.elapsed().as_secs_f64()));
             format!(
                 "thread session-{}: {user} from {peer}, last command {}{idle}",
                 who.id, who.activity.command

@@ -10,7 +10,6 @@ use std::net::{IpAddr, SocketAddr};
 use crate::reply::{Reply, ReplyCode};
 use crate::server::command::{EpsvArg, TransferType};
 use crate::server::data::{self, DataPlan, pasv_numbers};
-use crate::server::faults::{Fault, WRONG_PASV_ADDRESS};
 use crate::server::session::Session;
 
 impl Session {
@@ -66,12 +65,7 @@ impl Session {
             ));
         };
         let port = self.open_passive()?;
-        let mut announced = self.shared.config.masquerade.unwrap_or(local);
-        if self.shared.config.faults.has(Fault::WrongPasvAddress) {
-            Fault::WrongPasvAddress
-                .fired(&self.tag, &format!("227 announces {WRONG_PASV_ADDRESS}"));
-            announced = WRONG_PASV_ADDRESS;
-        }
+        let announced = self.shared.config.masquerade.unwrap_or(local);
         Ok(Reply::new(
             ReplyCode::EnteringPassiveMode,
             format!("Entering Passive Mode ({}).", pasv_numbers(announced, port)),
@@ -124,8 +118,12 @@ impl Session {
     /// own address; the port to announce, or the 425 when no port is free.
     fn open_passive(&mut self) -> Result<u16, Reply> {
         let config = &self.shared.config;
-        let listener = data::listen(self.local.ip(), config.passive_ports.as_ref(), config.lab)
-            .map_err(|e| no_passive_port(self, e))?;
+        let listener = data::listen(
+            self.local.ip(),
+            config.passive_ports.as_ref(),
+            self.watch.lab(),
+        )
+        .map_err(|e| no_passive_port(self, e))?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         self.settings.set_data_plan(DataPlan::Passive(listener));
         self.watch.listening(port, &self.local.ip());
