@@ -19,18 +19,22 @@
 //! | `server::settings` | what one login sets (folder, TYPE, data connection, REST, RNFR, PROT…), reset by REIN at once |
 //! | `server::permissions` | pyftpdlib's permission letters (`elradfmwMT`) as an exhaustive `match`, and per-folder letters |
 //! | `server::users` | who may log in, with which password, letters and home folder |
+//! | `server::users::error` | `UsersError`: why an account could not be made or read, in the words printed at start |
 //! | `server::class` | `--class FILE`: a roster of students, generated passwords kept as hashes, a handout |
+//! | `server::class::error` | `ClassError`: why a roster could not be loaded or its handout written |
 //! | `server::passwords` | a password check costs the same for every name, and a semaphore bounds Argon2's memory |
 //! | `server::jail` | virtual path ↔ the home: every file operation beneath an open handle on it, so the OS refuses escapes; shared folders (`--share`) as jails of their own |
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
 //! | `server::stream` | one connection type, plain or TLS, for control and data alike |
 //! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |
+//! | `server::tls::connection` | `TlsStream`: one TLS connection, rustls's state behind a mutex held only to encrypt or decrypt |
 //! | `server::tag` | who a session is in every log line (`[#3 alice@…]`), and what of a command may be logged |
 //! | `server::trace` | `--explain` (why each reply) and `--transcript` (each session in a file); log lines name the user |
 //! | `server::transcript` | a transcript's files: named after who logged in, never overwritten |
 //! | `server::state` | the server's own files outside every jail: a self-signed certificate that lasts |
 //! | `server::events` | what happens on a data connection, as one value written and read back in the same words |
 //! | `server::progress` | each student's progress through the seed's stages, read off the conversation |
+//! | `server::progress::sheet` | the grade sheet (`--report`): the progress as CSV, a column per stage |
 //! | `server::diagram` | a session as a sequence diagram (SVG), live or from a transcript |
 //! | `server::board` | `--board`: the teacher's live page (tiny_http on threads of its own), and the grade sheet |
 //! | `server::instruments` | the instruments' hooks: the session and a transfer report each step, and only here is it asked whether `--explain`, `--transcript`, `--lab` or a fault is on |
