@@ -46,8 +46,10 @@
 //! | `server::clock` | time as FTP writes it (`YYYYMMDDHHMMSS`), and the calendar behind `ls -l` dates |
 //! | `server::listing` | `ls -l` lines for LIST, names for NLST, RFC 3659 facts for MLSD/MLST |
 //! | `server::commands` | one module per RFC 959 §4.1 command family |
+//! | `server::commands::transfers` | RETR, STOR, APPE, STOU, REST: every check answered before the 150, then the transfer thread |
 //! | [`client`] | the guided client: one method per menu action, each step on the wire explained |
 //! | `client::wire`, `client::lines` | the one place commands are sent and replies read (and narrated) |
+//! | `client::wire::auth_tls` | `AUTH TLS` on the control connection: the 234, the handshake, the TLS stream in place of the plain one |
 //! | `client::data` | the data connection by hand: PASV's six numbers, EPSV, PORT |
 //! | `client::transfer`, `client::files`, `client::copy` | 150 … bytes … 226; `.part` files and resume; TYPE A conversion |
 //! | `client::listing`, `client::commands` | LIST/MLSD, and the commands that need no data connection |
