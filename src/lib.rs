@@ -45,6 +45,7 @@
 //! | `server::upload` | an upload's destination: a temporary file renamed over the target only when whole |
 //! | `server::clock` | time as FTP writes it (`YYYYMMDDHHMMSS`), and the calendar behind `ls -l` dates |
 //! | `server::listing` | `ls -l` lines for LIST, names for NLST, RFC 3659 facts for MLSD/MLST |
+//! | `server::listing::facts` | `Facts`: an MLSD/MLST line's facts (RFC 3659 §7), narrowed by `OPTS MLST`; `perm` from the user's letters |
 //! | `server::commands` | one module per RFC 959 §4.1 command family |
 //! | `server::commands::transfers` | RETR, STOR, APPE, STOU, REST: every check answered before the 150, then the transfer thread |
 //! | [`client`] | the guided client: one method per menu action, each step on the wire explained |
@@ -57,6 +58,7 @@
 //! | `client::notes`, `client::watch` | protocol notes: where a server departs from the RFCs |
 //! | `client::quiz`, `client::walkthrough`, `client::compare` | the tutor: predict each reply, the seed's flow step by step, TYPE A vs I in hex |
 //! | `client::action`, `client::menu`, `client::terminal` | script words, the dialoguer menu, prompts and Ctrl-C |
+//! | `client::menu::login` | where to connect and as whom: flags first, then prompts, never a prompt without a terminal |
 //!
 //! ## What is simplified
 //!
