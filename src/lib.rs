@@ -10,6 +10,7 @@
 //! | [`platform`] | where Linux, macOS and Windows differ: the one module with `cfg` in it |
 //! | [`seed`] | the classroom's defaults (port 2122, `user`/`12345`, `baca_saya.txt`), shared by server and client |
 //! | [`reply`] | every reply is a three-digit code with a meaning (RFC 959 §4.2); shared by server and client |
+//! | `reply::meaning` | each code's meaning in one sentence for a student, and what a first digit says |
 //! | [`server`] | `Config`, `Server::bind` and the accept loop: one OS thread per connection |
 //! | `server::registry` | who is connected: the connection limits, and waking sessions for a shutdown |
 //! | `server::session` | one session's state machine: greet 220 → read → parse → gate → dispatch → reply |
@@ -57,6 +58,7 @@
 //! | `client::tls`, `client::stream` | `--tls`: AUTH TLS, the handshake, PBSZ/PROT, TLS data connections |
 //! | `client::notes`, `client::watch` | protocol notes: where a server departs from the RFCs |
 //! | `client::quiz`, `client::walkthrough`, `client::compare` | the tutor: predict each reply, the seed's flow step by step, TYPE A vs I in hex |
+//! | `client::options` | `Options`: everything the client needs to start, as the example's flags fill it |
 //! | `client::action`, `client::menu`, `client::terminal` | script words, the dialoguer menu, prompts and Ctrl-C |
 //! | `client::menu::login` | where to connect and as whom: flags first, then prompts, never a prompt without a terminal |
 //!
