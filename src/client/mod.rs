@@ -39,6 +39,7 @@
 //! | `listing` | LIST and MLSD: what a listing looks like, and which lines a client can read |
 //! | `compare` | `compare FILE`: TYPE A and TYPE I side by side, the changed bytes in hex |
 //! | [`walkthrough`] | `--walkthrough`: the seed's flow and its error cases, one explained step at a time |
+//! | `options` | [`Options`]: everything the client needs to start, as the example's flags fill it |
 //! | [`menu`] | the session from start to QUIT, driven by the dialoguer menu or a script |
 //! | [`action`] | the menu's actions as words (`get baca_saya.txt`), for scripts and tests |
 //! | `terminal` | prompts, the hidden password, and a clean exit on Ctrl-C |
@@ -70,6 +71,7 @@ mod listing;
 pub mod menu;
 pub mod narrate;
 pub mod notes;
+mod options;
 pub mod quiz;
 pub mod stream;
 mod terminal;
@@ -87,11 +89,12 @@ use error::ClientError;
 use narrate::Narrator;
 use quiz::SharedQuiz;
 use terminal::Phase;
-use tls::{Tls, Trust};
+use tls::Tls;
 use wire::Wire;
 
 pub use action::Action;
 pub use menu::run;
+pub use options::Options;
 
 /// The seed's host: the server listens on the loopback interface only.
 pub const DEFAULT_HOST: &str = crate::seed::SEED_HOST;
@@ -102,62 +105,6 @@ pub const DEFAULT_USER: &str = crate::seed::SEED_USER;
 /// The seed's password: given with `--password`, or typed at the hidden prompt, where Enter
 /// takes it like the other prompts take theirs.
 pub const DEFAULT_PASSWORD: &str = crate::seed::SEED_PASSWORD;
-
-/// Everything the client needs to start; the example fills it from flags.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The server's host; asked for (default 127.0.0.1) when missing and interactive.
-    pub host: Option<String>,
-    /// The control port; asked for (default 2122) when missing and interactive.
-    pub port: Option<u16>,
-    /// The user name; asked for (default `user`) when missing and interactive.
-    pub user: Option<String>,
-    /// The password; asked for, hidden, when missing and standard input is a terminal.
-    pub password: Option<String>,
-    /// Menu actions as words (`pwd`, `ls`, `get baca_saya.txt`); none means the menu, or a
-    /// script on standard input when it is not a terminal.
-    pub actions: Vec<String>,
-    /// No colour and no progress bars, even on a terminal.
-    pub plain: bool,
-    /// How long to wait for a connection or a reply.
-    pub timeout: Duration,
-    /// Who opens the data connections, until the menu changes it.
-    pub mode: DataMode,
-    /// `--tls`: explicit FTPS (RFC 4217): AUTH TLS before USER, then PBSZ 0 and PROT P.
-    pub tls: bool,
-    /// With `tls`, how the server's certificate is trusted (`--insecure` or `--ca FILE`).
-    pub trust: Option<Trust>,
-    /// `--quiz`: predict each reply before it arrives (asked at the terminal).
-    pub quiz: bool,
-    /// `--quiz-answers 2,3,230,…`: the quiz's guesses, in order, instead of asking.
-    pub quiz_answers: Option<String>,
-    /// `--walkthrough`: play the seed's whole flow step by step instead of the menu.
-    pub walkthrough: bool,
-    /// `--no-report`: keep the quiz score here; by default it is sent to the server before
-    /// QUIT (`SITE QUIZ`), for the teacher's board.
-    pub no_report: bool,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            host: None,
-            port: None,
-            user: None,
-            password: None,
-            actions: Vec::new(),
-            plain: false,
-            timeout: Duration::from_secs(15),
-            mode: DataMode::Passive,
-            tls: false,
-            trust: None,
-            quiz: false,
-            quiz_answers: None,
-            walkthrough: false,
-            no_report: false,
-        }
-    }
-}
 
 /// How file bytes travel: TYPE A (text, CRLF line endings on the wire) or TYPE I (binary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,13 +11,14 @@
 //! live or finished, as a sequence diagram.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 use super::diagram::Step;
 use super::events::DataEvent;
+
+mod sheet;
 
 /// The seed's stages, in the order the seed's document walks through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,45 +314,6 @@ impl Progress {
     pub fn session(&self, id: u64) -> Option<SessionView> {
         self.lock().sessions.get(&id).cloned()
     }
-
-    /// The grade sheet: a CSV row per account, a column per stage (1 done, 0 not), the quiz
-    /// score, bytes moved, and the first and last activity (UTC, ISO 8601).
-    ///
-    /// ```
-    /// use localftp::server::progress::Progress;
-    /// let progress = Progress::new(["alice", "budi"]);
-    /// progress.quiz("alice", 7, 9);
-    /// let csv = progress.csv();
-    /// assert!(csv.starts_with("account,connected,greeting,"));
-    /// assert!(csv.lines().nth(1).unwrap().starts_with("alice,0,0,0,0,0,0,0,0,0,0,7,9,0,"));
-    /// assert_eq!(csv.lines().count(), 3);
-    /// ```
-    pub fn csv(&self) -> String {
-        let mut out = String::from("account,connected");
-        for stage in Stage::ALL {
-            let _ = write!(out, ",{}", stage.name());
-        }
-        out.push_str(",quiz_right,quiz_asked,bytes,first_activity,last_activity\n");
-        for row in self.rows() {
-            let _ = write!(out, "{},{}", csv_field(&row.account), row.connected);
-            for stage in Stage::ALL {
-                let _ = write!(out, ",{}", u8::from(row.done(stage)));
-            }
-            let (right, asked) = match row.quiz {
-                Some((right, asked)) => (right.to_string(), asked.to_string()),
-                None => (String::new(), String::new()),
-            };
-            let time = |t: Option<SystemTime>| t.map(super::clock::iso8601).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                ",{right},{asked},{},{},{}",
-                row.bytes,
-                time(row.first),
-                time(row.last)
-            );
-        }
-        out
-    }
 }
 
 /// What a reply means for the checklist.
@@ -405,88 +367,5 @@ fn logout(rows: &mut BTreeMap<String, Row>, session: &mut SessionView) {
     }
 }
 
-/// A CSV field, quoted when it must be (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn feed(progress: &Progress, id: u64, steps: &[(&str, u16)]) {
-        for (line, code) in steps {
-            if !line.is_empty() {
-                progress.step(id, Step::Command(line.to_string()));
-            }
-            progress.step(id, Step::Reply(*code, format!("{code} ...")));
-        }
-    }
-
-    #[test]
-    fn the_seeds_flow_ticks_every_stage() {
-        let progress = Progress::new(["alice", "budi"]);
-        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        progress.opened(1, peer);
-        feed(
-            &progress,
-            1,
-            &[("", 220), ("USER alice", 331), ("PASS ****", 530)],
-        );
-        progress.opened(2, peer);
-        #[rustfmt::skip]
-        feed(&progress, 2, &[
-            ("", 220), ("USER alice", 331), ("PASS ****", 230), ("PWD", 257),
-            ("PASV", 227), ("LIST", 150), ("", 226), ("RETR baca_saya.txt", 150), ("", 226),
-        ]);
-        progress.step(
-            2,
-            Step::Data(DataEvent::Done {
-                bytes: 139,
-                received: false,
-            }),
-        );
-        let alice = &progress.rows()[0];
-        assert_eq!(alice.connected, 1);
-        assert_eq!(alice.bytes, 139);
-        for stage in [
-            Stage::Greeting,
-            Stage::WrongPassword,
-            Stage::Login,
-            Stage::Pwd,
-        ] {
-            assert!(alice.done(stage), "{stage:?}");
-        }
-        // A 150 then 226: the 226 answers the same command.
-        assert!(!alice.done(Stage::Stor));
-        feed(&progress, 2, &[("CWD Folder_Tes", 250), ("CWD nope", 550)]);
-        feed(&progress, 2, &[("STOR x", 150), ("", 226)]);
-        let alice = &progress.rows()[0];
-        assert!(
-            Stage::ALL.iter().all(|stage| alice.done(*stage)),
-            "{alice:?}"
-        );
-        assert_eq!(alice.last_command.as_ref().unwrap().0, "STOR");
-        progress.closed(2);
-        assert_eq!(progress.rows()[0].connected, 0);
-        assert!(!progress.session(2).unwrap().live);
-        // budi did nothing.
-        assert!(Stage::ALL.iter().all(|s| !progress.rows()[1].done(*s)));
-    }
-
-    #[test]
-    fn a_wrong_password_for_a_name_nobody_has_makes_no_row() {
-        let progress = Progress::new(["alice"]);
-        progress.opened(1, "127.0.0.1:5000".parse().unwrap());
-        feed(
-            &progress,
-            1,
-            &[("", 220), ("USER mallory", 331), ("PASS ****", 530)],
-        );
-        assert_eq!(progress.rows().len(), 1);
-    }
-}
+mod tests;

@@ -4,7 +4,8 @@
 //! |--------|--------|----------|
 //! | [`access`] | access control, §4.1.1 | USER PASS ACCT CWD CDUP REIN QUIT |
 //! | [`parameters`] | transfer parameters, §4.1.2; RFC 2428 | PORT EPRT PASV EPSV TYPE |
-//! | [`files`] | service commands on files, §4.1.3; RFC 3659 | RETR STOR APPE STOU DELE RMD MKD RNFR RNTO REST SIZE MDTM |
+//! | [`transfers`] | service commands that move a file, §4.1.3; RFC 3659 | RETR STOR APPE STOU REST |
+//! | [`files`] | service commands on files, §4.1.3; RFC 3659 | DELE RMD MKD RNFR RNTO SIZE MDTM MFMT |
 //! | [`listing`] | service commands that list, §4.1.3 | LIST NLST |
 //! | [`info`] | informational, §4.1.3; RFC 2389 | PWD SYST STAT FEAT OPTS HELP SITE |
 //! | [`security`] | RFC 2228 §3, RFC 4217 (FTPS) | AUTH PBSZ PROT CCC |
@@ -24,6 +25,7 @@ pub mod info;
 pub mod listing;
 pub mod parameters;
 pub mod security;
+pub mod transfers;
 
 use super::jail::{Jail, JailError, beneath, is_reserved, resolve, windows_name_problem};
 use super::session::Session;
