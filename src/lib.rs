@@ -10,7 +10,10 @@
 //! | [`platform`] | where Linux, macOS and Windows differ: the one module with `cfg` in it |
 //! | [`seed`] | the classroom's defaults (port 2122, `user`/`12345`, `baca_saya.txt`), shared by server and client |
 //! | [`reply`] | every reply is a three-digit code with a meaning (RFC 959 §4.2); shared by server and client |
-//! | [`server`] | `Config`, `Server::bind` and the accept loop: one OS thread per connection |
+//! | [`server`] | the `Server` and its accept loop: one OS thread per connection, and the shutdown |
+//! | `server::config` | `Config`: everything the server needs to start, with the seed's defaults |
+//! | `server::start` | `Server::bind`: roster, homes and jails, the listening socket; `StartError` |
+//! | `server::folders` | the files the server makes itself: the seed's sample in each home, the grade sheet |
 //! | `server::registry` | who is connected: the connection limits, and waking sessions for a shutdown |
 //! | `server::session` | one session's state machine: greet 220 → read → parse → gate → dispatch → reply |
 //! | `server::control` | the control connection: bounded line reading, writing replies, logging them |
@@ -22,6 +25,8 @@
 //! | `server::class` | `--class FILE`: a roster of students, generated passwords kept as hashes, a handout |
 //! | `server::passwords` | a password check costs the same for every name, and a semaphore bounds Argon2's memory |
 //! | `server::jail` | virtual path ↔ the home: every file operation beneath an open handle on it, so the OS refuses escapes; shared folders (`--share`) as jails of their own |
+//! | `server::jail::paths` | virtual paths as strings: `resolve` folds `..` at `/`, with no disk touched |
+//! | `server::jail::links` | the jail's slow path: links read one at a time, absolute targets rewritten under the home |
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
 //! | `server::stream` | one connection type, plain or TLS, for control and data alike |
 //! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |
