@@ -16,6 +16,10 @@
 //! | `server::folders` | the files the server makes itself: the seed's sample in each home, the grade sheet |
 //! | `server::registry` | who is connected: the connection limits, and waking sessions for a shutdown |
 //! | `server::session` | one session's state machine: greet 220 → read → parse → gate → dispatch → reply |
+//! | `server::session::setup` | a session's control connection set up: socket options, reader, replier; AUTH TLS |
+//! | `server::session::bookkeeping` | around each command: sending the reply, following a login into the logs |
+//! | `server::session::letters` | the letters that hold for a command, and the words `--explain` uses for them |
+//! | `server::session::abort` | ABOR: stopping the transfer on its helper thread, 426 then 226 |
 //! | `server::control` | the control connection: bounded line reading, writing replies, logging them |
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
 //! | `server::verbs` | the command table: each command's name, RFC, letter, before-login, HELP and FEAT, in one `match` |
