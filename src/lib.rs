@@ -22,6 +22,7 @@
 //! | `server::session::abort` | ABOR: stopping the transfer on its helper thread, 426 then 226 |
 //! | `server::control` | the control connection: bounded line reading, writing replies, logging them |
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
+//! | `server::command::arguments` | the arguments with a grammar of their own: TYPE, PORT, EPRT, SITE, MFMT, LIST's flags |
 //! | `server::verbs` | the command table: each command's name, RFC, letter, before-login, HELP and FEAT, in one `match` |
 //! | `server::settings` | what one login sets (folder, TYPE, data connection, REST, RNFR, PROT…), reset by REIN at once |
 //! | `server::permissions` | pyftpdlib's permission letters (`elradfmwMT`) as an exhaustive `match`, and per-folder letters |
