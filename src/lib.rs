@@ -21,6 +21,7 @@
 //! | `server::session::letters` | the letters that hold for a command, and the words `--explain` uses for them |
 //! | `server::session::abort` | ABOR: stopping the transfer on its helper thread, 426 then 226 |
 //! | `server::control` | the control connection: bounded line reading, writing replies, logging them |
+//! | `server::control::replier` | the writing half: one reply at a time, shared with the transfer thread, faults played on the wire |
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
 //! | `server::command::arguments` | the arguments with a grammar of their own: TYPE, PORT, EPRT, SITE, MFMT, LIST's flags |
 //! | `server::verbs` | the command table: each command's name, RFC, letter, before-login, HELP and FEAT, in one `match` |
