@@ -11,11 +11,20 @@
 //! | [`seed`] | the classroom's defaults (port 2122, `user`/`12345`, `baca_saya.txt`), shared by server and client |
 //! | [`reply`] | every reply is a three-digit code with a meaning (RFC 959 §4.2); shared by server and client |
 //! | `reply::meaning` | each code's meaning in one sentence for a student, and what a first digit says |
-//! | [`server`] | `Config`, `Server::bind` and the accept loop: one OS thread per connection |
+//! | [`server`] | the `Server` and its accept loop: one OS thread per connection, and the shutdown |
+//! | `server::config` | `Config`: everything the server needs to start, with the seed's defaults |
+//! | `server::start` | `Server::bind`: roster, homes and jails, the listening socket; `StartError` |
+//! | `server::folders` | the files the server makes itself: the seed's sample in each home, the grade sheet |
 //! | `server::registry` | who is connected: the connection limits, and waking sessions for a shutdown |
 //! | `server::session` | one session's state machine: greet 220 → read → parse → gate → dispatch → reply |
+//! | `server::session::setup` | a session's control connection set up: socket options, reader, replier; AUTH TLS |
+//! | `server::session::bookkeeping` | around each command: sending the reply, following a login into the logs |
+//! | `server::session::letters` | the letters that hold for a command, and the words `--explain` uses for them |
+//! | `server::session::abort` | ABOR: stopping the transfer on its helper thread, 426 then 226 |
 //! | `server::control` | the control connection: bounded line reading, writing replies, logging them |
+//! | `server::control::replier` | the writing half: one reply at a time, shared with the transfer thread, faults played on the wire |
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
+//! | `server::command::arguments` | the arguments with a grammar of their own: TYPE, PORT, EPRT, SITE, MFMT, LIST's flags |
 //! | `server::verbs` | the command table: each command's name, RFC, letter, before-login, HELP and FEAT, in one `match` |
 //! | `server::settings` | what one login sets (folder, TYPE, data connection, REST, RNFR, PROT…), reset by REIN at once |
 //! | `server::permissions` | pyftpdlib's permission letters (`elradfmwMT`) as an exhaustive `match`, and per-folder letters |
@@ -25,6 +34,8 @@
 //! | `server::class::error` | `ClassError`: why a roster could not be loaded or its handout written |
 //! | `server::passwords` | a password check costs the same for every name, and a semaphore bounds Argon2's memory |
 //! | `server::jail` | virtual path ↔ the home: every file operation beneath an open handle on it, so the OS refuses escapes; shared folders (`--share`) as jails of their own |
+//! | `server::jail::paths` | virtual paths as strings: `resolve` folds `..` at `/`, with no disk touched |
+//! | `server::jail::links` | the jail's slow path: links read one at a time, absolute targets rewritten under the home |
 //! | `server::data` | the second connection: passive (PASV/EPSV) and active (PORT/EPRT) |
 //! | `server::stream` | one connection type, plain or TLS, for control and data alike |
 //! | `server::tls` | FTPS (RFC 4217): certificates, and a TLS stream two threads can share |

@@ -1,7 +1,9 @@
 //! One client's session, from the 220 greeting to the 221 goodbye (RFC 959 §5.4, the
 //! command-reply sequences).
 //!
-//! Read this file top to bottom: it is the whole life of a connection.
+//! Read this file top to bottom: it is the whole life of a connection. What it calls on the
+//! way lives beside it in `session/`: the connection's setup and AUTH TLS (`setup`), the
+//! bookkeeping after each command (`bookkeeping`), the letters (`letters`), and ABOR (`abort`).
 //!
 //! ```text
 //! greet 220
@@ -19,7 +21,6 @@
 //! STAT, NOOP are answered at once; any other command waits for the transfer to end first, so
 //! replies never come out of order.
 
-use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -29,14 +30,19 @@ use super::command::{Command, parse};
 use super::control::{ControlReader, Incoming, Replier, SessionTag};
 use super::instruments::SessionWatch;
 use super::jail::{Jail, resolve};
-use super::permissions::{self, Perm, Perms};
+use super::permissions::{self, Perm};
 use super::registry::{Abort, Activity, Slot};
 use super::settings::Settings;
-use super::stream::Stream;
-use super::trace::Trace;
 use super::transfer::Running;
 use super::users::User;
 use crate::reply::{Reply, ReplyCode};
+
+mod abort;
+mod bookkeeping;
+mod letters;
+mod setup;
+
+use bookkeeping::is_timeout;
 
 /// Where the session is in the login sequence (RFC 959 §5.4, USER → PASS). Each state carries
 /// the data it needs, so "logged in without a user" cannot be written down.
@@ -142,73 +148,6 @@ impl Session {
             "{tag} disconnected after {:.1} s",
             started.elapsed().as_secs_f64()
         );
-    }
-
-    fn new(
-        tag: SessionTag,
-        local: SocketAddr,
-        stream: TcpStream,
-        shared: Arc<Shared>,
-        slot: &Slot,
-    ) -> io::Result<Session> {
-        // Replies are small and each is awaited by the client; sending them at once matters
-        // more than packing them (Nagle would hold a reply back while an ACK is pending).
-        stream.set_nodelay(true)?;
-        // Clients send ABOR's Telnet "synch" as TCP urgent data (RFC 959 §4.1.3); Python's
-        // ftplib sends the whole "ABOR\r\n" that way, which makes its last byte urgent. Linux
-        // takes the urgent byte out of the stream unless SO_OOBINLINE is set, and the line would
-        // then never end. Inline, it arrives in order, and control.rs strips the Telnet bytes.
-        socket2::SockRef::from(&stream).set_out_of_band_inline(true)?;
-        // A client that sends commands but never reads the replies fills the socket buffers,
-        // and then a reply's `write` waits for room that never comes: the read timeout (the
-        // idle timeout) cannot fire while the thread is stuck writing, so the session, and
-        // its place under --max-connections, would be held for as long as the client stays
-        // connected. A reply that cannot be written within the idle timeout ends the session.
-        // The option belongs to the socket, so it holds for every handle on it: the transfer
-        // thread's replies, and the TLS layer after AUTH TLS, which writes to the same socket.
-        stream.set_write_timeout(Some(shared.config.timeouts.idle))?;
-        // One socket, shared: the reader, the reply writer (also used by the transfer thread)
-        // and the registry (to wake this session for a shutdown) hold the same descriptor.
-        let socket = Arc::new(stream);
-        slot.attach(Arc::clone(&socket));
-        let config = &shared.config;
-        let trace = Trace::start(
-            &tag,
-            config.explain,
-            config.transcript_dir.as_deref(),
-            config.lab,
-            shared.progress.as_ref(),
-        )
-        .unwrap_or_else(|e| {
-            log::warn!("{tag} cannot write the transcript: {e}");
-            None
-        })
-        .map(Arc::new);
-        let replier = Replier::new(
-            Stream::Plain(Arc::clone(&socket)),
-            tag.clone(),
-            config.faults.clone(),
-            trace.clone(),
-        );
-        let watch = SessionWatch::new(trace, config.faults.clone(), config.lab);
-        let mut reader = ControlReader::new(Stream::Plain(socket), shared.config.timeouts.idle)?;
-        let registry = Arc::clone(&shared.registry);
-        reader.stop_when(move || registry.is_shutting_down());
-        Ok(Session {
-            shared,
-            tag,
-            local,
-            login: Login::AwaitingUser,
-            settings: Settings::default(),
-            transfer: None,
-            failed_logins: 0,
-            control_tls: false,
-            session_tls: None,
-            watch,
-            activity: slot.activity(),
-            replier,
-            reader,
-        })
     }
 
     /// The command loop.
@@ -321,43 +260,6 @@ impl Session {
         }
     }
 
-    /// After each reply: if the command changed who is logged in (PASS accepted, REIN), the
-    /// log lines and the transcript follow. Done here, after the reply, so that the PASS and
-    /// its 230 go into the transcript that the login names, and a REIN and its reply end the
-    /// logged-out user's transcript rather than start the next one.
-    fn follow_login(&self) {
-        let now = match &self.login {
-            Login::LoggedIn { user, .. } => Some(user.name.as_str()),
-            _ => None,
-        };
-        let before = self.tag.user();
-        if before.as_deref() == now {
-            return;
-        }
-        self.tag.set_user(now);
-        self.watch.login_changed(before.as_deref(), now);
-    }
-
-    /// Send a reply from the session loop. `false` means the control connection is no good
-    /// any more; the reason is logged here, once, and the loop then ends the session.
-    fn say(&self, reply: &Reply) -> bool {
-        match self.replier.send(reply) {
-            Ok(()) => true,
-            Err(e) if is_timeout(&e) => {
-                log::warn!(
-                    "{} stopped reading replies: none could be written for {} s; closing",
-                    self.tag,
-                    self.shared.config.timeouts.idle.as_secs()
-                );
-                false
-            }
-            Err(e) => {
-                log::info!("{} control connection lost while replying: {e}", self.tag);
-                false
-            }
-        }
-    }
-
     /// Parse, gate and dispatch one line.
     fn handle(&mut self, line: &str) -> Outcome {
         // 1. Parse. Unknown verbs are 500; known verbs with bad arguments 501 (or 504).
@@ -418,30 +320,6 @@ impl Session {
         self.dispatch(command, offset)
     }
 
-    /// Run the TLS handshake on the control connection, and from then on read and write
-    /// through TLS. Bytes the client sent right after AUTH TLS (the start of its handshake)
-    /// may already sit in the read buffer; they go to the handshake.
-    fn start_tls(&mut self) -> std::io::Result<()> {
-        let Some(tls) = &self.shared.config.tls else {
-            return Err(std::io::Error::other("no TLS configuration"));
-        };
-        let socket = self
-            .replier
-            .socket()
-            .ok_or_else(|| std::io::Error::other("cannot reach the control socket"))?;
-        let tls = tls
-            .for_session(self.shared.config.require_tls_reuse)
-            .map_err(std::io::Error::other)?;
-        let timeout = self.shared.config.timeouts.data_connect;
-        let stream = Arc::new(tls.accept_control(socket, self.reader.unread(), timeout)?);
-        self.session_tls = Some(tls);
-        self.reader.upgrade(Arc::clone(&stream));
-        self.replier.upgrade(stream);
-        self.control_tls = true;
-        log::info!("{} control connection is now TLS", self.tag);
-        Ok(())
-    }
-
     /// The checks every command passes before it runs, in order.
     fn gate(&self, command: &Command) -> Result<(), Reply> {
         // --require-tls: no login in clear text (RFC 4217 §4: the policy is the server's).
@@ -495,21 +373,6 @@ impl Session {
             }
         }
         Ok(())
-    }
-
-    /// The letters that hold for `command`: the user's own, or those of the folder it names
-    /// (`--share`, `--folder-perms`); and, in the second case, words naming that folder for a
-    /// refusal (" in /Materi").
-    pub fn letters_for(&self, user: &User, command: &Command) -> (Perms, String) {
-        let Some(path) = permissions::target(command) else {
-            return (user.perms, String::new());
-        };
-        let path = resolve(self.settings.cwd(), path);
-        let letters = self.shared.letters.at(user.perms, &path);
-        match letters == user.perms {
-            true => (letters, String::new()),
-            false => (letters, format!(" in {path}")),
-        }
     }
 
     /// Send each command to its family's handler (RFC 959 §4.1's grouping).
@@ -572,102 +435,4 @@ impl Session {
             }
         }
     }
-
-    /// Wait for a running transfer to send its last reply.
-    pub fn finish_transfer(&mut self) {
-        if let Some(transfer) = self.transfer.take() {
-            transfer.wait();
-        }
-    }
-
-    /// ABOR (RFC 959 §4.1.3): stop the transfer; it answers 426, then ABOR answers 226.
-    fn abort(&mut self) -> Reply {
-        // A passive port opened for a transfer that never came is closed too.
-        self.settings.take_data_plan();
-        match self.transfer.take() {
-            Some(transfer) if !transfer.is_finished() => {
-                transfer.control.abort();
-                transfer.wait();
-                Reply::new(ReplyCode::ClosingDataConnection, "ABOR successful.")
-            }
-            Some(transfer) => {
-                // It ended (and sent its 226) just before the ABOR arrived.
-                transfer.wait();
-                Reply::new(
-                    ReplyCode::ClosingDataConnection,
-                    "ABOR: the transfer had already completed.",
-                )
-            }
-            None => Reply::new(
-                ReplyCode::DataConnectionOpenNoTransfer,
-                "No transfer to abort.",
-            ),
-        }
-    }
-
-    /// The logged-in user and jail. The gate lets only logged-in sessions reach the handlers
-    /// that ask, so the 530 here is a second line of defence, not a path clients take.
-    pub fn account(&self) -> Result<(&Arc<User>, &Jail), Reply> {
-        match &self.login {
-            Login::LoggedIn { user, jail } => Ok((user, jail)),
-            _ => Err(Reply::new(
-                ReplyCode::NotLoggedIn,
-                "Please log in with USER and PASS first.",
-            )),
-        }
-    }
-}
-
-impl Session {
-    /// Record the command for SITE WHO: its verb (never its argument: a password), and who is
-    /// logged in.
-    fn note_activity(&self, line: &str) {
-        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
-        let user = match &self.login {
-            Login::LoggedIn { user, .. } => Some(user.name.clone()),
-            _ => None,
-        };
-        let mut activity = self.activity.lock().unwrap_or_else(|p| p.into_inner());
-        activity.command = verb;
-        activity.user = user;
-        activity.since = std::time::Instant::now();
-    }
-}
-
-impl Login {
-    /// The state in a few words, for `--explain`: `awaiting-user`, `logged-in as user`.
-    pub fn describe(&self) -> String {
-        match self {
-            Login::AwaitingUser => "awaiting-user".to_string(),
-            Login::AwaitingPassword { user } => format!("awaiting-password for {user}"),
-            Login::LoggedIn { user, .. } => format!("logged-in as {}", user.name),
-        }
-    }
-}
-
-impl Session {
-    /// What `command` is, for `--explain`: `for RETR (RFC 959 §4.1.3); permission 'r'
-    /// granted`. The state and the jail's decision are added with the reply (see
-    /// `instruments::SessionWatch`).
-    fn describe(&self, command: &Command) -> String {
-        let mut why = format!("for {} ({})", command.verb(), command.rfc_section());
-        if let (Some(perm), Login::LoggedIn { user, .. }) =
-            (permissions::required(command), &self.login)
-        {
-            let verdict = if self.letters_for(user, command).0.allows(perm) {
-                "granted"
-            } else {
-                "missing"
-            };
-            why.push_str(&format!("; permission '{}' {verdict}", perm.letter()));
-        }
-        why
-    }
-}
-
-fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }

@@ -116,11 +116,11 @@ fn the_lessons_name_checker_is_strict() {
     let index = source_index();
     for name in [
         "server::session::Session::run",
-        "jail::resolve",
+        "jail::paths::resolve",
         "Perm::letter",
         "ReplyCode::explain",
         "command::Command::Unknown",
-        "server::Config::max_connections",
+        "server::config::Config::max_connections",
         "verbs::Verb::facts",
         "server::commands::info",
         "parse()",
@@ -130,11 +130,11 @@ fn the_lessons_name_checker_is_strict() {
     }
     for name in [
         "server::session::Session::runs",
-        "jail::resolved",
+        "jail::paths::resolved",
         "Perm::letters",
         "ReplyCode::Explain",
         "command::Command::Unknwn",
-        "server::Config::max_conections",
+        "server::config::Config::max_conections",
         "verbs::Verb::fact",
         "jail::Perm",
         "server::nothing",
