@@ -394,7 +394,7 @@ impl Session {
             Type(transfer_type) => self.set_type(transfer_type).into(),
             Mode => Reply::new(ReplyCode::CommandOkay, "Mode set to S (stream).").into(),
             Stru => Reply::new(ReplyCode::CommandOkay, "Structure set to F (file).").into(),
-            // File service: commands/files.rs
+            // File service: commands/files.rs and commands/transfers.rs
             Retr(path) => self.retr(&path, offset).into(),
             Stor(path) => self.stor(&path, offset).into(),
             Appe(path) => self.appe(&path).into(),
