@@ -67,8 +67,8 @@ pub enum StateError {
         cert: PathBuf,
         /// The key file.
         key: PathBuf,
-        /// Why.
-        source: TlsError,
+        /// Why (boxed: a TLS error is large, and this variant is rare).
+        source: Box<TlsError>,
     },
     /// rcgen could not make a new certificate.
     Generate(rcgen::Error),
@@ -122,7 +122,7 @@ impl std::error::Error for StateError {
             StateError::CreateFolder { source, .. } | StateError::Save { source, .. } => {
                 Some(source)
             }
-            StateError::KeptPair { source, .. } => Some(source),
+            StateError::KeptPair { source, .. } => Some(source.as_ref()),
             StateError::Generate(e) => Some(e),
             StateError::Inside { .. } | StateError::HalfMissing { .. } => None,
         }
@@ -200,7 +200,10 @@ pub fn lasting_certificate<'a>(
     };
     let tls = match TlsConfig::from_pem_files(&cert, &key) {
         Ok(tls) => tls,
-        Err(source) => return Err(StateError::KeptPair { cert, key, source }),
+        Err(source) => {
+            let source = Box::new(source);
+            return Err(StateError::KeptPair { cert, key, source });
+        }
     };
     log::info!(
         "FTPS certificate {} {}, key {}: students trust it with the client's --ca {}",
