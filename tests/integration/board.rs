@@ -294,17 +294,13 @@ fn the_board_in_a_browser_fills_in_each_students_checklist() {
 #[cfg(unix)]
 #[test]
 fn the_grade_sheet_is_written_at_shutdown_and_a_transcript_becomes_a_diagram() {
-    use crate::support::{run, server_binary};
+    use crate::support::{run_in, server_binary};
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("grades.csv");
     let transcripts = dir.path().join("transcripts");
-    let mut server = run(
+    let mut server = run_in(
         dir.path(),
         &[
-            "--port",
-            "0",
-            "--root",
-            dir.path().join("root").to_str().unwrap(),
             "--report",
             report.to_str().unwrap(),
             "--transcript",

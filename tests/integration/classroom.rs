@@ -10,7 +10,7 @@ use localftp::server::users::User;
 use crate::client_cli::client_binary;
 use crate::instruments::{find_transcript, wait_for_file};
 use crate::server_cli::{assert_one_line_error, server_command};
-use crate::support::{Control, TestServer, run};
+use crate::support::{Control, TestServer, run, run_in};
 
 /// The first log line that contains `needle`.
 fn line_with<'a>(log: &'a str, needle: &str) -> &'a str {
@@ -22,14 +22,9 @@ fn line_with<'a>(log: &'a str, needle: &str) -> &'a str {
 #[test]
 fn log_lines_after_login_name_the_user_until_rein() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    let mut server = run(
+    let mut server = run_in(
         dir.path(),
         &[
-            "--port",
-            "0",
-            "--root",
-            root.to_str().unwrap(),
             "--user",
             "alice:pw:elr",
             "--user",

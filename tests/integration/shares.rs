@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use localftp::server::users::User;
 use localftp::server::{Share, folder_perms_from_spec};
 
-use crate::support::{TestServer, run, server_binary};
+use crate::support::{TestServer, run_in, server_binary};
 
 /// A server with two students (alice, budi; password `pw`) and the given shares and
 /// per-folder letters. The shared folders live in the scratch folder, outside the root.
@@ -200,10 +200,7 @@ fn bad_shares_and_folder_letters_stop_the_start_with_one_line() {
     let materi = dir.path().join("materi");
     fs::create_dir(&materi).unwrap();
     let share = format!("{}=Materi", materi.display());
-    let mut server = run(
-        dir.path(),
-        &["--port", "0", "--root", root_arg, "--share", &share],
-    );
+    let mut server = run_in(dir.path(), &["--share", &share]);
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }

@@ -590,6 +590,16 @@ impl Drop for Running {
     }
 }
 
+/// Start the program on a free port serving `dir/root`, with `extra` flags: [`run`] for the
+/// usual case.
+pub fn run_in(dir: &Path, extra: &[&str]) -> Running {
+    let root = dir.join("root");
+    let root = root.to_str().expect("a UTF-8 temporary path");
+    let mut args = vec!["--port", "0", "--root", root];
+    args.extend(extra);
+    run(dir, &args)
+}
+
 /// Start the program with `args` and wait (at most `READ_TIMEOUT`) for its
 /// `listening on ADDR` log line.
 pub fn run(dir: &Path, args: &[&str]) -> Running {
