@@ -208,7 +208,7 @@ impl fmt::Display for ReplyCode {
 
 /// One reply as the server builds and sends it: a named code and one or more lines of text.
 ///
-/// The guided client reads replies into a type of its own, `client::lines::Reply`: a reply as
+/// The guided client reads replies into a type of its own, `client::lines::ReceivedReply`: a reply as
 /// received, whose code is any three digits (a server may send one this table does not name)
 /// and whose lines are kept exactly as they arrived, code prefix and all. This one's code is
 /// always a [`ReplyCode`], and its lines are text to be framed by [`Reply::to_wire`].

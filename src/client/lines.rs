@@ -22,27 +22,27 @@ use std::io::{self, BufRead, BufReader, Read};
 /// [`ReplyCode`](crate::reply::ReplyCode) and framed on the way out: the client must take any
 /// three digits a server sends, and show each line as it came, code prefix and all.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub struct ReceivedReply {
     /// The three-digit code.
     pub code: u16,
     /// The lines, each with its code prefix as sent (`227 Entering Passive Mode (…)`).
     pub lines: Vec<String>,
 }
 
-impl Reply {
+impl ReceivedReply {
     /// Parse the lines of one reply, as read from the wire.
     ///
     /// ```
-    /// use localftp::client::wire::Reply;
-    /// let reply = Reply::parse(vec!["230 Login successful.".into()]).unwrap();
+    /// use localftp::client::wire::ReceivedReply;
+    /// let reply = ReceivedReply::parse(vec!["230 Login successful.".into()]).unwrap();
     /// assert_eq!(reply.code, 230);
     /// assert_eq!(reply.text(), "Login successful.");
-    /// assert!(Reply::parse(vec!["hello".into()]).is_err());
+    /// assert!(ReceivedReply::parse(vec!["hello".into()]).is_err());
     /// ```
-    pub fn parse(lines: Vec<String>) -> Result<Reply, String> {
+    pub fn parse(lines: Vec<String>) -> Result<ReceivedReply, String> {
         let first = lines.first().ok_or("an empty reply")?;
         let code = code_of(first).ok_or_else(|| format!("{first:?} does not start with a code"))?;
-        Ok(Reply { code, lines })
+        Ok(ReceivedReply { code, lines })
     }
 
     /// The text of the last line, after the code: for a single-line reply, its whole text.
@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn the_text_of_a_multi_line_reply_is_its_last_line() {
-        let reply = Reply::parse(vec![
+        let reply = ReceivedReply::parse(vec![
             "211-Features:".into(),
             " EPSV".into(),
             "211 End".into(),

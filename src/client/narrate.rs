@@ -28,7 +28,7 @@ use dialoguer::console::{Style, Term};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::error::{ClientError, meaning};
-use super::lines::Reply;
+use super::lines::ReceivedReply;
 
 /// Writes the annotated transcript to standard output (errors to standard error).
 #[derive(Debug, Clone)]
@@ -97,7 +97,7 @@ impl Narrator {
     }
 
     /// A reply: every line exactly as received, then what its code means.
-    pub fn reply(&self, reply: &Reply) {
+    pub fn reply(&self, reply: &ReceivedReply) {
         let style = if reply.code >= 400 {
             Style::new().red()
         } else {

@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::lines::{Ending, Line, Reply};
+use super::lines::{Ending, Line, ReceivedReply};
 use super::narrate::Narrator;
 
 /// A reply slower than this gets a note: most servers answer in milliseconds.
@@ -251,7 +251,7 @@ pub fn of_line(line: &Line) -> Vec<Note> {
 }
 
 /// What a whole reply shows: several lines where one is usual, a long wait, a 421.
-pub fn of_reply(reply: &Reply, waited: Duration) -> Vec<Note> {
+pub fn of_reply(reply: &ReceivedReply, waited: Duration) -> Vec<Note> {
     let mut found = Vec::new();
     if reply.lines.len() > 1 && usually_one_line(reply.code) {
         found.push(Note::MultiLine { code: reply.code });

@@ -133,8 +133,8 @@ impl Client {
         rest: Option<u64>,
         pending: Pending,
         direction: Direction<'_>,
-        reply: super::wire::Reply,
-        final_reply: Option<super::wire::Reply>,
+        reply: super::wire::ReceivedReply,
+        final_reply: Option<super::wire::ReceivedReply>,
     ) -> Result<Counts, ClientError> {
         let mut stream = match pending.open(&self.wire) {
             Ok(stream) => stream,

@@ -39,7 +39,7 @@ use super::quiz::{self, SharedQuiz};
 use super::stream::{Stream, open_tcp};
 use super::tls::Tls;
 
-pub use super::lines::Reply;
+pub use super::lines::ReceivedReply;
 
 mod auth_tls;
 
@@ -126,7 +126,7 @@ impl Wire {
         timeout: Duration,
         narrator: Narrator,
         quiz: Option<SharedQuiz>,
-    ) -> Result<(Wire, Reply), ClientError> {
+    ) -> Result<(Wire, ReceivedReply), ClientError> {
         let socket = open_tcp(host, port, timeout)?;
         let lost = |e| ClientError::control("setting up the control connection", e, timeout);
         socket.set_read_timeout(Some(timeout)).map_err(lost)?;
@@ -142,7 +142,7 @@ impl Wire {
         let guess = quiz::ask(quiz.as_ref(), &narrator, "the greeting")?;
         let greeting = match FtpStream::connect_with_stream(socket) {
             // suppaftp drops the CRLFs' trailing whitespace; the lines are otherwise as sent.
-            Ok(ftp) => Reply::parse(
+            Ok(ftp) => ReceivedReply::parse(
                 ftp.get_welcome_msg()
                     .unwrap_or_default()
                     .lines()
@@ -228,14 +228,15 @@ impl Wire {
 
     /// Read one whole reply (every line of a multi-line one) and show it with its meaning,
     /// then the quiz's verdict and any protocol notes.
-    pub fn read_reply(&mut self, waiting_for: &str) -> Result<Reply, ClientError> {
+    pub fn read_reply(&mut self, waiting_for: &str) -> Result<ReceivedReply, ClientError> {
         let guess = quiz::ask(self.quiz.as_ref(), &self.narrator, waiting_for)?;
         let started = Instant::now();
         let first = self.read_line(waiting_for)?;
         let mut lines = vec![first];
-        let reply = Reply::parse(lines.clone()).map_err(|problem| ClientError::BadReply {
-            problem: format!("{waiting_for}: {problem}"),
-        })?;
+        let reply =
+            ReceivedReply::parse(lines.clone()).map_err(|problem| ClientError::BadReply {
+                problem: format!("{waiting_for}: {problem}"),
+            })?;
         if lines[0].as_bytes().get(3) == Some(&b'-') {
             let end = format!("{} ", reply.code);
             loop {
@@ -251,7 +252,7 @@ impl Wire {
                         if matches!(error, ClientError::Timeout { .. }) {
                             break;
                         }
-                        self.narrator.reply(&Reply { lines, ..reply });
+                        self.narrator.reply(&ReceivedReply { lines, ..reply });
                         self.say_found();
                         return Err(error);
                     }
@@ -268,7 +269,7 @@ impl Wire {
                 }
             }
         }
-        let reply = Reply { lines, ..reply };
+        let reply = ReceivedReply { lines, ..reply };
         let waited = started.elapsed();
         self.narrator.reply(&reply);
         let verb = &self.last_verb;
@@ -309,7 +310,7 @@ impl Wire {
     }
 
     /// Send a command and read its first reply.
-    pub fn command(&mut self, line: &str) -> Result<Reply, ClientError> {
+    pub fn command(&mut self, line: &str) -> Result<ReceivedReply, ClientError> {
         self.send(line)?;
         let verb = line.split(' ').next().unwrap_or(line).to_ascii_uppercase();
         self.read_reply(&format!("the reply to {verb}"))
@@ -317,7 +318,11 @@ impl Wire {
 
     /// Send a command and require a reply for which `ok` holds; any other reply is a
     /// [`ClientError::Refused`].
-    pub fn require(&mut self, line: &str, ok: impl Fn(u16) -> bool) -> Result<Reply, ClientError> {
+    pub fn require(
+        &mut self,
+        line: &str,
+        ok: impl Fn(u16) -> bool,
+    ) -> Result<ReceivedReply, ClientError> {
         let reply = self.command(line)?;
         if ok(reply.code) {
             Ok(reply)
@@ -372,7 +377,7 @@ impl Wire {
 }
 
 /// The error for a command answered with a reply it did not want.
-pub fn refusal(line: &str, reply: &Reply) -> ClientError {
+pub fn refusal(line: &str, reply: &ReceivedReply) -> ClientError {
     ClientError::Refused {
         command: shown(line),
         code: reply.code,
@@ -380,9 +385,9 @@ pub fn refusal(line: &str, reply: &Reply) -> ClientError {
     }
 }
 
-fn reply_from_bytes(body: &[u8]) -> Result<Reply, ClientError> {
+fn reply_from_bytes(body: &[u8]) -> Result<ReceivedReply, ClientError> {
     let text = String::from_utf8_lossy(body);
-    Reply::parse(
+    ReceivedReply::parse(
         text.lines()
             .map(|l| l.trim_end_matches('\r').to_string())
             .collect(),
