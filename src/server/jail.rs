@@ -152,7 +152,7 @@ impl Jail {
 
     /// What `lstat` says: a link in the last segment is described, not followed (DELE, RNFR).
     /// A link that leads outside the home, or nowhere, is [`JailError::Outside`], as if it were
-    /// not there (see [`Jail::visible_link`]).
+    /// not there (see `Jail::visible_link`).
     pub fn symlink_metadata(&self, virtual_path: &str) -> Result<Metadata, JailError> {
         if let Some((share, path)) = self.mounted(virtual_path) {
             return share.symlink_metadata(&path);

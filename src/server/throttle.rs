@@ -88,7 +88,7 @@ impl<'a> Throttle<'a> {
     }
 
     /// How many bytes to move in one read or write: a tenth of a second's worth, between
-    /// [`MIN_CHUNK`] and [`MAX_CHUNK`].
+    /// `MIN_CHUNK` and `MAX_CHUNK`.
     pub fn chunk(&self) -> usize {
         (self.rate / 10).clamp(MIN_CHUNK, MAX_CHUNK) as usize
     }

@@ -8,7 +8,7 @@ use crate::client::tls::{self, Tls};
 
 impl Wire {
     /// Stage 1b: `AUTH TLS`, the `234`, and the handshake on the control connection, narrated
-    /// (the TLS settings and the handshake itself are [`super::tls`]'s).
+    /// (the TLS settings and the handshake itself are `client::tls`'s).
     pub fn secure_control(mut self, settings: Tls) -> Result<Wire, ClientError> {
         let narrator = self.narrator.clone();
         narrator.stage("Stage 1b: TLS on the control connection (RFC 4217 §4, AUTH TLS)");

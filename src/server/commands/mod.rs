@@ -10,7 +10,7 @@
 //! | [`info`] | informational, §4.1.3; RFC 2389 | PWD SYST STAT FEAT OPTS HELP SITE |
 //! | [`security`] | RFC 2228 §3, RFC 4217 (FTPS) | AUTH PBSZ PROT CCC |
 //!
-//! Each handler is a method on [`Session`](super::session::Session) and returns the reply it
+//! Each handler is a method on [`Session`] and returns the reply it
 //! causes, so the reply is written next to the reason for it.
 //!
 //! The rule for the return type: a handler that can refuse (any 4xx or 5xx reply) returns
