@@ -48,7 +48,7 @@
 //! | `server::progress` | each student's progress through the seed's stages, read off the conversation |
 //! | `server::progress::sheet` | the grade sheet (`--report`): the progress as CSV, a column per stage |
 //! | `server::diagram` | a session as a sequence diagram (SVG), live or from a transcript |
-//! | `server::board` | `--board`: the teacher's live page (tiny_http on threads of its own), and the grade sheet |
+//! | `server::board` | `--board`: the teacher's live page over a small, bounded, hand-written HTTP (`board::http`), and the grade sheet |
 //! | `server::instruments` | the instruments' hooks: the session and a transfer report each step, and only here is it asked whether `--explain`, `--transcript`, `--lab` or a fault is on |
 //! | `server::faults` | `--fault NAME`: misbehaving on purpose, so students write robust clients |
 //! | `server::transfer` | RETR/STOR/LIST on a helper thread, so ABOR can be heard: 150 … 226 |

@@ -1,7 +1,8 @@
 //! The teacher's board (`--board ADDR:PORT`): the class, live, in a browser.
 //!
-//! A small HTTP server on threads of its own, beside the FTP server: synchronous like the rest
-//! (tiny_http, no async runtime). It serves one page and what the page asks for:
+//! A small HTTP server on threads of its own, beside the FTP server: synchronous like the rest,
+//! written by hand (`board::http`) so that it can be bounded. It serves one page and what the
+//! page asks for:
 //!
 //! | path | what |
 //! |------|------|
@@ -23,13 +24,15 @@
 //! Argon2 check each.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
-use tiny_http::{Header, Request, Response, Server};
+
+pub mod http;
+use http::{Request, Response};
 
 use super::diagram::svg;
 use super::permissions::Perm;
@@ -42,8 +45,6 @@ const PAGE: &str = include_str!("board/board.html");
 const STYLE: &str = include_str!("board/board.css");
 const SCRIPT: &str = include_str!("board/board.js");
 
-/// How many threads answer the browser: the page and a diagram can load at once.
-const THREADS: usize = 2;
 /// How many correct logins are remembered.
 const REMEMBERED: usize = 16;
 /// How long a login check may wait for its turn among the Argon2 checks (see `passwords`).
@@ -68,74 +69,50 @@ pub fn start(
     users: Users,
     failure_delay: Duration,
 ) -> io::Result<SocketAddr> {
-    let server = Server::http(address).map_err(io::Error::other)?;
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| io::Error::other("the board is not on an IP address"))?;
-    let server = Arc::new(server);
-    let board = Arc::new(Board {
+    let listener = TcpListener::bind(address)?;
+    let bound = listener.local_addr()?;
+    let board = Board {
         progress,
         users,
         failure_delay,
         granted: Mutex::new(Vec::new()),
-    });
-    for n in 0..THREADS {
-        let (server, board) = (Arc::clone(&server), Arc::clone(&board));
-        thread::Builder::new()
-            .name(format!("board-{n}"))
-            .spawn(move || {
-                for request in server.incoming_requests() {
-                    board.answer(request);
-                }
-            })?;
-    }
+    };
+    http::serve(listener, Arc::new(move |request| board.answer(request)))?;
     Ok(bound)
 }
 
 impl Board {
-    /// Answer one request. A browser that went away before the answer is not an error.
-    fn answer(&self, request: Request) {
-        if !self.allowed(&request) {
-            let response =
-                Response::from_string("Log in with a teacher's FTP account (letter S).\n")
-                    .with_status_code(401)
-                    .with_header(header("WWW-Authenticate", "Basic realm=\"localftp board\""));
-            let _ = request.respond(response);
-            return;
+    /// Answer one request.
+    fn answer(&self, request: &Request) -> Response {
+        if !self.allowed(request) {
+            return Response::new(401, "Log in with a teacher's FTP account (letter S).\n")
+                .with("WWW-Authenticate", "Basic realm=\"localftp board\"");
         }
-        let url = request.url().to_string();
-        let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-        let response = match path {
-            "/" | "/index.html" => page(PAGE, "text/html; charset=utf-8"),
-            "/board.css" => page(STYLE, "text/css; charset=utf-8"),
-            "/board.js" => page(SCRIPT, "text/javascript; charset=utf-8"),
-            "/state.json" => page(&self.state(), "application/json"),
-            "/grades.csv" => page(&self.progress.csv(), "text/csv; charset=utf-8").with_header(
-                header("Content-Disposition", "attachment; filename=\"grades.csv\""),
-            ),
+        let path = request.path.as_str();
+        match path {
+            "/" | "/index.html" => page(200, PAGE, "text/html; charset=utf-8"),
+            "/board.css" => page(200, STYLE, "text/css; charset=utf-8"),
+            "/board.js" => page(200, SCRIPT, "text/javascript; charset=utf-8"),
+            "/state.json" => page(200, &self.state(), "application/json"),
+            "/grades.csv" => page(200, &self.progress.csv(), "text/csv; charset=utf-8")
+                .with("Content-Disposition", "attachment; filename=\"grades.csv\""),
             _ => match session_number(path).and_then(|id| self.diagram(id)) {
-                Some(picture) if query.contains("download") => {
+                Some(picture) if request.query.contains("download") => {
                     let name = path.trim_start_matches("/session/");
-                    let disposition = format!("attachment; filename=\"session-{name}\"");
-                    page(&picture, "image/svg+xml")
-                        .with_header(header("Content-Disposition", &disposition))
+                    page(200, &picture, "image/svg+xml").with(
+                        "Content-Disposition",
+                        format!("attachment; filename=\"session-{name}\""),
+                    )
                 }
-                Some(picture) => page(&picture, "image/svg+xml"),
-                None => page("Not found.\n", "text/plain").with_status_code(404),
+                Some(picture) => page(200, &picture, "image/svg+xml"),
+                None => page(404, "Not found.\n", "text/plain"),
             },
-        };
-        let _ = request.respond(response);
+        }
     }
 
     /// Whether the request carries the name and password of an account with the letter `S`.
     fn allowed(&self, request: &Request) -> bool {
-        let Some(value) = request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Authorization"))
-            .map(|h| h.value.as_str().to_string())
-        else {
+        let Some(value) = request.authorization.as_deref() else {
             return false;
         };
         let digest: [u8; 32] = Sha256::digest(value.as_bytes()).into();
@@ -144,7 +121,7 @@ impl Board {
             return true;
         }
         drop(granted);
-        let Some((name, password)) = basic_credentials(&value) else {
+        let Some((name, password)) = basic_credentials(value) else {
             return false;
         };
         let teacher = match self.users.authenticate(&name, &password, LOGIN_WAIT) {
@@ -222,20 +199,16 @@ impl Board {
 }
 
 /// A response with `body`, its type, and headers that keep it out of caches and frames.
-fn page(body: &str, kind: &str) -> Response<io::Cursor<Vec<u8>>> {
-    Response::from_string(body)
-        .with_header(header("Content-Type", kind))
-        .with_header(header("Cache-Control", "no-store"))
-        .with_header(header("X-Content-Type-Options", "nosniff"))
-        .with_header(header(
+fn page(status: u16, body: &str, kind: &str) -> Response {
+    Response::new(status, body)
+        .with("Content-Type", kind)
+        .with("Cache-Control", "no-store")
+        .with("X-Content-Type-Options", "nosniff")
+        .with(
             "Content-Security-Policy",
             "default-src 'self'; style-src 'self'",
-        ))
-        .with_header(header("X-Frame-Options", "DENY"))
-}
-
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("a valid header")
+        )
+        .with("X-Frame-Options", "DENY")
 }
 
 /// `/session/12.svg` → 12.
