@@ -286,15 +286,42 @@ fn generate_password() -> Result<String, ClassError> {
 }
 
 /// Write `text` to `path` through a temporary file beside it, renamed over `path` at the end.
+///
+/// Both files are private to their owner (0600 on Unix, made so from the start): the handout
+/// holds the passwords, and the hashes are what an offline guesser needs.
 fn write_whole(path: &Path, text: &str) -> io::Result<()> {
+    use std::io::Write;
     let temporary = path.with_extension("localftp-new");
-    fs::write(&temporary, text)?;
+    // A temporary left by a crash would stop `create_new`; it holds nothing worth keeping.
+    let _ = fs::remove_file(&temporary);
+    let mut file = crate::platform::create_private_file(&temporary)?;
+    file.write_all(text.as_bytes())?;
+    drop(file);
     fs::rename(&temporary, path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The handout holds passwords, and the hashes file what guessing needs: neither may be
+    /// readable by other users of the teacher's machine.
+    #[cfg(unix)]
+    #[test]
+    fn the_handout_and_the_hashes_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let roster = dir.path().join("roster.txt");
+        fs::write(&roster, "alice\n").unwrap();
+        let class = Class::load(&roster, &dir.path().join("class")).unwrap();
+        for _ in 0..2 {
+            class.write("127.0.0.1", 2122).unwrap();
+            for file in [&class.handout_file, &class.accounts_file] {
+                let mode = fs::metadata(file).unwrap().permissions().mode();
+                assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", file.display());
+            }
+        }
+    }
 
     #[test]
     fn generated_passwords_are_readable_and_differ() {
