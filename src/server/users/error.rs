@@ -86,10 +86,10 @@ impl fmt::Display for UsersError {
                 "two accounts are named {name:?} (--user, --users or --class): one of them could \
                  never log in; rename one"
             ),
-            // (The run of spaces is in the message as it has always been.)
             UsersError::AnonymousName { name } => write!(
                 f,
-                "the account {name:?} cannot log in while --anonymous is on, which takes the names              \"anonymous\" and \"ftp\" with any password: rename the account or drop --anonymous"
+                "the account {name:?} cannot log in while --anonymous is on, which takes the names \
+                 \"anonymous\" and \"ftp\" with any password: rename the account or drop --anonymous"
             ),
         }
     }
