@@ -21,6 +21,7 @@
 //! | `server::session::bookkeeping` | around each command: sending the reply, following a login into the logs |
 //! | `server::session::letters` | the letters that hold for a command, and the words `--explain` uses for them |
 //! | `server::session::abort` | ABOR: stopping the transfer on its helper thread, 426 then 226 |
+//! | `server::session::outcome` | what a handler asks the loop to do, and how a refusal (`Err`) is still the reply sent |
 //! | `server::control` | the control connection: bounded line reading, writing replies, logging them |
 //! | `server::control::replier` | the writing half: one reply at a time, shared with the transfer thread, faults played on the wire |
 //! | `server::command` | `Command` and a pure `parse()`: text in, a typed command out, no I/O |
