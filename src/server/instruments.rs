@@ -203,11 +203,6 @@ impl SessionWatch {
         }
     }
 
-    /// The trace, to share with the reply writer and the transfer thread.
-    pub fn trace(&self) -> Option<&Arc<Trace>> {
-        self.trace.as_ref()
-    }
-
     /// A command line arrived, while the login was `state` (asked only when tracing). It is
     /// logged (at debug level, or with `--explain` at the default level by the trace) and goes
     /// into the transcript.

@@ -171,7 +171,10 @@ impl Trace {
 
     /// Hand a step to the board's progress, when there is a board (`step` is made only then).
     fn step(&self, step: impl FnOnce() -> Option<Step>) {
-        if let (Some(progress), Some(step)) = (&self.progress, self.progress.as_ref().and(step())) {
+        let Some(progress) = &self.progress else {
+            return;
+        };
+        if let Some(step) = step() {
             progress.step(self.tag.id, step);
         }
     }

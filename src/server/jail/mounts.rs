@@ -55,11 +55,6 @@ impl Mount {
         })
     }
 
-    /// The name it has in every home.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// The share's own jail (to clean its upload leftovers at start).
     pub fn jail(&self) -> &Jail {
         &self.jail
@@ -106,10 +101,5 @@ impl Jail {
                 Some((mount.name.clone(), facts))
             })
             .collect()
-    }
-
-    /// Whether the home's own entry `name` in `virtual_folder` is hidden by a share.
-    pub fn hidden_by_mount(&self, virtual_folder: &str, name: &str) -> bool {
-        virtual_folder == "/" && self.mounts.iter().any(|mount| mount.name == name)
     }
 }
