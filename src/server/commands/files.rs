@@ -43,13 +43,7 @@ impl Session {
 
     /// RMD: remove an empty folder (never the home itself).
     pub fn rmd(&mut self, path: &str) -> Result<Reply, Reply> {
-        let virtual_path = self.locate(path)?;
-        if virtual_path == "/" {
-            return Err(Reply::new(
-                ReplyCode::FileUnavailable,
-                "Cannot remove your home folder.",
-            ));
-        }
+        let virtual_path = self.locate_below_home(path, "remove")?;
         let jail = self.jail()?;
         let meta = jail
             .symlink_metadata(&virtual_path)
@@ -87,13 +81,7 @@ impl Session {
 
     /// RNFR: the first half of a rename; the source must exist.
     pub fn rnfr(&mut self, path: &str) -> Result<Reply, Reply> {
-        let virtual_path = self.locate(path)?;
-        if virtual_path == "/" {
-            return Err(Reply::new(
-                ReplyCode::FileUnavailable,
-                "Cannot rename your home folder.",
-            ));
-        }
+        let virtual_path = self.locate_below_home(path, "rename")?;
         // Only the virtual path is kept: RNTO looks the source up again, beneath the home, at
         // the moment of the rename. A real path kept from here could lead anywhere by then.
         self.jail()?

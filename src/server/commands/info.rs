@@ -261,13 +261,7 @@ impl Session {
                 ),
             ));
         }
-        let virtual_path = self.locate(path)?;
-        if virtual_path == "/" {
-            return Err(Reply::new(
-                ReplyCode::FileUnavailable,
-                "Cannot change the mode of your home folder.",
-            ));
-        }
+        let virtual_path = self.locate_below_home(path, "change the mode of")?;
         let jail = self.jail()?;
         let Some(permissions) = crate::platform::permissions_from_mode(mode) else {
             return Err(Reply::new(

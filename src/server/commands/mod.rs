@@ -68,6 +68,19 @@ impl Session {
         Ok(virtual_path)
     }
 
+    /// [`Session::locate`] for a command that may not act on the home folder itself (RMD,
+    /// RNFR, SITE CHMOD): `/` is refused with "Cannot `doing` your home folder."
+    pub fn locate_below_home(&self, arg: &str, doing: &str) -> Result<String, Reply> {
+        let virtual_path = self.locate(arg)?;
+        if virtual_path == "/" {
+            return Err(Reply::new(
+                ReplyCode::FileUnavailable,
+                format!("Cannot {doing} your home folder."),
+            ));
+        }
+        Ok(virtual_path)
+    }
+
     /// The logged-in user's jail.
     pub fn jail(&self) -> Result<&Jail, Reply> {
         self.account().map(|(_, jail)| jail)
