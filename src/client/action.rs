@@ -172,8 +172,14 @@ impl Action {
     }
 }
 
-/// Split on spaces, keeping 'quoted' or "quoted" words whole.
-fn words(text: &str) -> Result<Vec<String>, String> {
+/// Split on spaces, keeping 'quoted' or "quoted" words whole (an unclosed quote is an error).
+///
+/// ```
+/// use localftp::client::action::words;
+/// assert_eq!(words(r#"put "my file.txt" b"#).unwrap(), ["put", "my file.txt", "b"]);
+/// assert!(words("get 'half").is_err());
+/// ```
+pub fn words(text: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut current: Option<String> = None;
     let mut quote: Option<char> = None;

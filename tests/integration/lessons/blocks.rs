@@ -269,7 +269,10 @@ pub fn marked_blocks(doc: &str) -> Vec<Marked> {
 
 /// `RUST_LOG=debug cargo run --example server -- --flag value` as environment and flags.
 fn server_step(body: &str, line: usize) -> Step {
-    let words = shell_words(body.trim());
+    // The guided client splits its actions the way a shell splits the simple quoting the
+    // lessons use.
+    let words = localftp::client::action::words(body.trim())
+        .unwrap_or_else(|e| panic!("LESSONS.md:{line}: {e}"));
     let start = words
         .iter()
         .position(|w| w == "cargo")
@@ -293,25 +296,4 @@ fn server_step(body: &str, line: usize) -> Step {
         flags.remove(0);
     }
     Step::Server { env, flags }
-}
-
-/// Split a command line into words as a shell would, for the simple quoting lessons use.
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current: Option<String> = None;
-    let mut quote: Option<char> = None;
-    for c in line.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => current.get_or_insert_with(String::new).push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                current.get_or_insert_with(String::new);
-            }
-            (None, c) if c.is_whitespace() => words.extend(current.take()),
-            (None, c) => current.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(current);
-    words
 }
