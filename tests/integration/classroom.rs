@@ -76,20 +76,25 @@ fn log_lines_after_login_name_the_user_until_rein() {
     }
 }
 
+/// A `--lab` server writing transcripts to `out`, with the accounts alice and bob (`pw`).
+fn lab_server_for_alice_and_bob(out: &std::path::Path) -> TestServer {
+    TestServer::start_with(|c| {
+        c.transcript_dir = Some(out.to_path_buf());
+        c.lab = true;
+        c.users = vec![
+            User::from_spec("alice:pw:elr", &c.root).unwrap(),
+            User::from_spec("bob:pw:elr", &c.root).unwrap(),
+        ];
+    })
+}
+
 /// Two sessions at once, in `--lab`: each user gets a file of their own, named after them, with
 /// what came before the login (the greeting, a wrong password) in it.
 #[test]
 fn each_user_gets_their_own_transcript_from_the_greeting_on() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t");
-    let server = TestServer::start_with(|c| {
-        c.transcript_dir = Some(out.clone());
-        c.lab = true;
-        c.users = vec![
-            User::from_spec("alice:pw:elr", &c.root).unwrap(),
-            User::from_spec("bob:pw:elr", &c.root).unwrap(),
-        ];
-    });
+    let server = lab_server_for_alice_and_bob(&out);
     let mut alice = server.connect();
     let mut bob = server.connect();
     alice.cmd("USER alice", 331);
@@ -146,14 +151,7 @@ fn each_user_gets_their_own_transcript_from_the_greeting_on() {
 fn rein_starts_a_new_transcript_and_no_login_is_unlogged() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t");
-    let server = TestServer::start_with(|c| {
-        c.transcript_dir = Some(out.clone());
-        c.lab = true;
-        c.users = vec![
-            User::from_spec("alice:pw:elr", &c.root).unwrap(),
-            User::from_spec("bob:pw:elr", &c.root).unwrap(),
-        ];
-    });
+    let server = lab_server_for_alice_and_bob(&out);
     let mut c = server.connect();
     c.cmd("USER alice", 331);
     c.cmd("PASS pw", 230);

@@ -662,6 +662,20 @@ fn twenty_sessions_racing_on_one_name_leave_one_whole_upload() {
     }
 }
 
+/// `moving.bin` holding `old`, and a session downloading it that has read its first 64 KiB:
+/// the rest is still to come. Larger than the socket buffers can hold, `old` is then mostly
+/// read after whatever the test does next.
+fn download_begun(server: &TestServer, old: &[u8]) -> (Control, std::net::TcpStream, Vec<u8>) {
+    fs::write(server.path("moving.bin"), old).unwrap();
+    let mut reader = login(server.addr);
+    let mut data = reader.pasv();
+    reader.send("RETR moving.bin");
+    reader.expect_preliminary("RETR moving.bin");
+    let mut received = vec![0u8; 64 * 1024];
+    data.read_exact(&mut received).unwrap();
+    (reader, data, received)
+}
+
 /// A download that started before its file was replaced goes on sending the old version to
 /// the end; the next download sends the new one.
 #[test]
@@ -669,14 +683,7 @@ fn a_download_during_a_replace_streams_the_old_version() {
     let server = TestServer::start();
     // Larger than the socket buffers can hold, so most of it is read after the replace.
     let old = random_bytes(32 << 20, 20);
-    fs::write(server.path("moving.bin"), &old).unwrap();
-
-    let mut reader = login(server.addr);
-    let mut data = reader.pasv();
-    reader.send("RETR moving.bin");
-    reader.expect_preliminary("RETR moving.bin");
-    let mut received = vec![0u8; 64 * 1024];
-    data.read_exact(&mut received).unwrap();
+    let (mut reader, mut data, mut received) = download_begun(&server, &old);
 
     let new = random_bytes(1 << 20, 21);
     let mut writer = login(server.addr);
@@ -705,13 +712,7 @@ fn replacing_a_file_being_downloaded_never_serves_a_mix() {
         let server = TestServer::start();
         let old = random_bytes(32 << 20, 30);
         let new = random_bytes(1 << 20, 31);
-        fs::write(server.path("moving.bin"), &old).unwrap();
-        let mut reader = login(server.addr);
-        let mut data = reader.pasv();
-        reader.send("RETR moving.bin");
-        reader.expect_preliminary("RETR moving.bin");
-        let mut received = vec![0u8; 64 * 1024];
-        data.read_exact(&mut received).unwrap();
+        let (mut reader, mut data, mut received) = download_begun(&server, &old);
 
         let mut writer = login(server.addr);
         writer.cmd("TYPE I", 200);

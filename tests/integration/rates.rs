@@ -127,11 +127,7 @@ fn abor_stops_a_limited_download_promptly() {
     let mut first = [0u8; 512];
     data.read_exact(&mut first).unwrap();
 
-    let sent = Instant::now();
-    c.send_raw(b"\xff\xf4\xff\xf2ABOR\r\n");
-    c.expect(426);
-    c.expect(226);
-    let took = sent.elapsed();
+    let took = c.abort_transfer();
     assert!(took < Duration::from_secs(1), "ABOR took {took:?}");
     // The session goes on, still limited (11 bytes at 100 B/s).
     assert_eq!(c.download("RETR small.txt"), b"still works");
@@ -149,11 +145,7 @@ fn abor_stops_a_limited_upload_promptly_and_stores_nothing() {
     drop(data);
     std::thread::sleep(Duration::from_millis(200));
 
-    let sent = Instant::now();
-    c.send_raw(b"\xff\xf4\xff\xf2ABOR\r\n");
-    c.expect(426);
-    c.expect(226);
-    let took = sent.elapsed();
+    let took = c.abort_transfer();
     assert!(took < Duration::from_secs(1), "ABOR took {took:?}");
     assert!(
         !server.path("slow.bin").exists(),

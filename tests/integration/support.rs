@@ -334,6 +334,16 @@ impl Control {
         names
     }
 
+    /// ABOR as clients send it, Telnet IP and DM first (RFC 959 §4.1.3), then its two replies
+    /// (426 for the transfer, 226 for the ABOR); how long that took.
+    pub fn abort_transfer(&mut self) -> Duration {
+        let sent = Instant::now();
+        self.send_raw(b"\xff\xf4\xff\xf2ABOR\r\n");
+        self.expect(426);
+        self.expect(226);
+        sent.elapsed()
+    }
+
     /// Drop the connection with a TCP reset, as a client that crashed or lost its network.
     pub fn vanish(self) {
         reset(self.writer);
