@@ -18,8 +18,9 @@
 //! | `T` | change modification time | MFMT |
 //! | `S` | see who is connected (localftp's own letter) | SITE WHO |
 //!
-//! [`required`] is an exhaustive `match` over [`Command`]: a new command without a row here does
-//! not compile. A missing letter is answered `550` with the letter named.
+//! [`required`] reads the letter column of the command table (`verbs::Verb::facts`), an
+//! exhaustive `match`: a new command without a row there does not compile. A missing letter is
+//! answered `550` with the letter named.
 
 use std::fmt;
 
