@@ -107,8 +107,9 @@ struct Flags {
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_board_address)]
     board: Option<std::net::SocketAddr>,
 
-    /// Write the grade sheet (CSV: a row per student, a column per stage, the quiz score) to
-    /// FILE when the server stops. The board offers the same file at any time.
+    /// Keep the grade sheet (CSV: a row per student, a column per stage, the quiz score) in
+    /// FILE: rewritten every 10 s while anything changes, and when the server stops. The board
+    /// offers the same file at any time.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 
