@@ -2,10 +2,12 @@
 //! the bench never touches anything else there (the shared harness's `big.bin` included):
 //!
 //! ```text
-//! localftp-bench/big-SIZE.bin      random bytes, for RETR and as STOR's source
+//! localftp-bench/big-SIZE.bin      random bytes, for RETR, raw-sendfile, and as the source of
+//!                                  STOR and disk-fsync
 //! localftp-bench/small/f0000.bin   1,000 files of 4 KiB, random bytes
 //! localftp-bench/bigdir/f00000.dat 10,000 empty files, for LIST
-//! localftp-bench/upload/           STOR's target (mode 1777, for servers that run as another user)
+//! localftp-bench/upload/           STOR's target (mode 1777, for servers that run as another
+//!                                  user); disk-fsync writes there too, so on the same disk
 //! ```
 //!
 //! They are created once and kept: a later run against the same root reuses them when their
@@ -49,15 +51,21 @@ pub fn upload(round: usize) -> String {
     format!("{DIR}/upload/stor-{}-{round}.bin", std::process::id())
 }
 
+/// The path (relative to the served root) disk-fsync writes in round `round`: in STOR's
+/// folder, so on the same filesystem, but never a name STOR uses.
+pub fn disk_copy(round: usize) -> String {
+    format!("{DIR}/upload/disk-fsync-{}-{round}.bin", std::process::id())
+}
+
 /// Which fixtures the chosen measures need.
 pub struct Needs {
-    /// The big file (RETR, STOR), of this size.
+    /// The big file (RETR, STOR and the two references), of this size.
     pub big: Option<u64>,
     /// The small files.
     pub small: bool,
     /// The big folder.
     pub list: bool,
-    /// The upload folder.
+    /// The upload folder (STOR, disk-fsync).
     pub upload: bool,
 }
 

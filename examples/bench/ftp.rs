@@ -187,23 +187,12 @@ impl Control {
         &mut self,
         command: &str,
         buffer: &mut [u8],
-        mut keep: Option<&mut Vec<u8>>,
+        keep: Option<&mut Vec<u8>>,
     ) -> Result<u64> {
         let mut data = self.passive()?;
         self.expect(command, &[125, 150])?;
-        let mut total = 0u64;
-        loop {
-            let read = match data.read(buffer) {
-                Ok(0) => break,
-                Ok(read) => read,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("{command}: data connection: {e}")),
-            };
-            total += read as u64;
-            if let Some(keep) = keep.as_deref_mut() {
-                keep.extend_from_slice(&buffer[..read]);
-            }
-        }
+        let total = receive(&mut data, buffer, keep)
+            .map_err(|e| format!("{command}: data connection: {e}"))?;
         drop(data);
         let done = self.reply()?;
         if done.code != 226 && done.code != 250 {
@@ -246,8 +235,31 @@ impl Control {
     }
 }
 
+/// Read a data connection to its end through `buffer`, keeping the bytes in `keep` if given;
+/// the number of bytes that arrived. The download loop of RETR and LIST, and of the
+/// `raw-sendfile` reference, which must read exactly as RETR does to be its ceiling.
+pub fn receive(
+    data: &mut TcpStream,
+    buffer: &mut [u8],
+    mut keep: Option<&mut Vec<u8>>,
+) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let read = match data.read(buffer) {
+            Ok(0) => return Ok(total),
+            Ok(read) => read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        total += read as u64;
+        if let Some(keep) = keep.as_deref_mut() {
+            keep.extend_from_slice(&buffer[..read]);
+        }
+    }
+}
+
 /// Read and write timeouts on a socket.
-fn set_timeouts(stream: &TcpStream) -> Result<()> {
+pub fn set_timeouts(stream: &TcpStream) -> Result<()> {
     stream
         .set_read_timeout(Some(IO_TIMEOUT))
         .and_then(|()| stream.set_write_timeout(Some(IO_TIMEOUT)))

@@ -5,7 +5,7 @@
 //! cargo run --release --example bench -- --help             # all options
 //! cargo run --release --example bench -- --rounds 1 --big-size 268435456 \
 //!     --idle-count 300 --session-secs 2                     # a quick run
-//! cargo run --release --example bench -- --measures retr,list
+//! cargo run --release --example bench -- --measures retr,raw-sendfile,stor,disk-fsync
 //! cargo run --release --example bench -- --addr 127.0.0.1:2121 --user U --password P \
 //!     --root /srv/ftp [--pid PID]                           # any FTP server already running
 //! ```
@@ -16,10 +16,16 @@
 //! measure checks what it measured; a failed check prints FAIL and the exit status is 1.
 //! BENCHMARKS.md says how to compare localftp with vsftpd and pyftpdlib side by side.
 //! This program is not part of `cargo test` (which only compiles it).
+//!
+//! Next to RETR and STOR, two references measure the machine with no FTP at all (the file sent
+//! over loopback with `sendfile`, and written to the disk with `fsync`), and a second child
+//! with `fsync` off measures STOR without it. They run in the same rounds, so the ratios under
+//! the table (RETR ÷ raw sendfile, STOR ÷ disk fsync) compare figures taken seconds apart.
 
 mod fixtures;
 mod ftp;
 mod measures;
+mod references;
 mod report;
 mod under_test;
 
@@ -36,8 +42,9 @@ use measures::{Bench, Measure};
 use report::Report;
 use under_test::UnderTest;
 
-/// Measure an FTP server (localftp by default): RETR/STOR throughput and CPU, small files,
-/// session rate, idle-session memory, and a big LIST. Prints a markdown table.
+/// Measure an FTP server (localftp by default): RETR/STOR throughput and CPU next to what the
+/// loopback and the disk do with no FTP (and STOR with fsync off), small files, session rate,
+/// idle-session memory, and a big LIST. Prints a markdown table.
 #[derive(Parser, Debug)]
 #[command(about)]
 struct Flags {
@@ -71,11 +78,11 @@ struct Flags {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "retr,stor,small,sessions,idle,list"
+        default_value = "retr,raw-sendfile,stor,stor-nofsync,disk-fsync,small,sessions,idle,list"
     )]
     measures: Vec<Measure>,
 
-    /// Size of the file for RETR and STOR, in bytes.
+    /// Size of the file for RETR, STOR and the two references, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30,
           value_parser = clap::value_parser!(u64).range(1..=(1 << 40)))]
     big_size: u64,
@@ -96,6 +103,10 @@ struct Flags {
     /// With --serve: the server's connection limit.
     #[arg(long, hide = true, default_value_t = 4096)]
     max_connections: usize,
+
+    /// With --serve: do not fsync uploads (`Config::fsync` false), for `stor-nofsync`.
+    #[arg(long, hide = true)]
+    no_fsync: bool,
 }
 
 fn main() -> ExitCode {
@@ -105,7 +116,13 @@ fn main() -> ExitCode {
             eprintln!("bench --serve needs --root");
             return ExitCode::from(2);
         };
-        return under_test::serve(root, &flags.user, &flags.password, flags.max_connections);
+        return under_test::serve(
+            root,
+            &flags.user,
+            &flags.password,
+            flags.max_connections,
+            !flags.no_fsync,
+        );
     }
     match run(&flags) {
         Ok(true) => ExitCode::SUCCESS,
@@ -151,33 +168,59 @@ fn run(flags: &Flags) -> Result<bool, String> {
     };
     let root = fs::canonicalize(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     let max_connections = 4096.max(idle_count + 64);
+    let start =
+        |fsync: bool| UnderTest::start(&root, &flags.user, &flags.password, max_connections, fsync);
+    let uses = |m: Measure| measures.contains(&m);
     let mut server = match &flags.addr {
         Some(addr) => UnderTest::attach(resolve(addr)?, flags.pid),
-        None => UnderTest::start(&root, &flags.user, &flags.password, max_connections)?,
+        None => start(true)?,
+    };
+    // The second child, with fsync off, for stor-nofsync: started here with the first, and
+    // never restarted (the idle measure restarts the first alone).
+    let nofsync = if uses(Measure::StorNofsync) && server.is_child() {
+        Some(start(false)?)
+    } else {
+        None
     };
     // One login first, so a wrong address or password is one clear error, not six FAILs.
-    ftp::Control::login(server.address, &flags.user, &flags.password)
-        .and_then(ftp::Control::quit)
-        .map_err(|e| format!("a first session to {}: {e}", server.address))?;
+    for each in std::iter::once(&server).chain(&nofsync) {
+        ftp::Control::login(each.address, &flags.user, &flags.password)
+            .and_then(ftp::Control::quit)
+            .map_err(|e| format!("a first session to {}: {e}", each.address))?;
+    }
 
-    let uses = |m: Measure| measures.contains(&m);
+    let big_file = [
+        Measure::Retr,
+        Measure::RawSendfile,
+        Measure::Stor,
+        Measure::StorNofsync,
+        Measure::DiskFsync,
+    ];
     let needs = fixtures::Needs {
-        big: (uses(Measure::Retr) || uses(Measure::Stor)).then_some(flags.big_size),
+        big: big_file.into_iter().any(uses).then_some(flags.big_size),
         small: uses(Measure::Small),
         list: uses(Measure::List),
-        upload: uses(Measure::Stor),
+        upload: uses(Measure::Stor) || uses(Measure::StorNofsync) || uses(Measure::DiskFsync),
     };
     fixtures::prepare(&root, &needs).map_err(|e| format!("creating the fixtures: {e}"))?;
 
     let mut report = Report::default();
     let mut groups = Vec::new();
     for &measure in &measures {
-        let bench = bench(flags, &server, &root);
+        let bench = bench(flags, &server, nofsync.as_ref(), &root);
         let group = report.add(measure, measure.rows(&bench));
         if measure == Measure::Idle
             && let Some(why) = too_few_files(idle_count)
         {
             report.skip(group, why);
+        }
+        if measure == Measure::StorNofsync && nofsync.is_none() {
+            report.skip(
+                group,
+                "it needs a localftp child that the bench starts with fsync off; with --addr, \
+                 measure stor against that server run with and without its own fsync setting"
+                    .into(),
+            );
         }
         groups.push((measure, group));
     }
@@ -191,14 +234,13 @@ fn run(flags: &Flags) -> Result<bool, String> {
             if measure == Measure::Idle && server.is_child() {
                 // A fresh server, so the memory of earlier measures is not counted.
                 let stopped = server.stop();
-                server = UnderTest::start(&root, &flags.user, &flags.password, max_connections)?;
+                server = start(true)?;
                 if let Err(e) = stopped {
                     eprintln!("bench: restarting the server: {e}");
                 }
             }
-            let name = format!("{measure:?}").to_lowercase();
-            eprintln!("round {round}/{rounds}: {name} …");
-            let outcome = measure.run(&bench(flags, &server, &root), round);
+            eprintln!("round {round}/{rounds}: {} …", measure.name());
+            let outcome = measure.run(&bench(flags, &server, nofsync.as_ref(), &root), round);
             match &outcome {
                 Ok(values) => eprintln!("    {}", report.describe(group, values)),
                 Err(why) => eprintln!("    FAIL: {why}"),
@@ -207,14 +249,27 @@ fn run(flags: &Flags) -> Result<bool, String> {
             thread::sleep(Duration::from_millis(200));
         }
     }
-    let description = match (server.is_child(), server.pid) {
+    let mut description = match (server.is_child(), server.pid) {
         (true, Some(pid)) => format!("localftp in a child process (pid {pid})"),
         (_, Some(pid)) => format!("the server at --addr, pid {pid}"),
         (_, None) => "the server at --addr (no --pid: no CPU or memory figures)".to_string(),
     };
     let address = server.address;
+    description = format!("{description} at {address}");
+    if let Some(child) = &nofsync {
+        let pid = child
+            .pid
+            .map_or_else(String::new, |pid| format!("pid {pid}, "));
+        description = format!(
+            "{description}; for stor-nofsync, a second child with fsync off ({pid}at {})",
+            child.address
+        );
+    }
     if let Err(e) = server.stop() {
         eprintln!("bench: stopping the server: {e}");
+    }
+    if let Some(Err(e)) = nofsync.map(UnderTest::stop) {
+        eprintln!("bench: stopping the --no-fsync server: {e}");
     }
 
     println!("## FTP server benchmark\n");
@@ -224,10 +279,7 @@ fn run(flags: &Flags) -> Result<bool, String> {
         kernel(),
         load_average()
     );
-    println!(
-        "- server: {description} at {address}, root {}",
-        root.display()
-    );
+    println!("- server: {description}; root {}", root.display());
     println!("- command: `{}`", command_line());
     println!(
         "- {rounds} round(s): median and min – max over rounds; client and server share the machine\n"
@@ -236,9 +288,15 @@ fn run(flags: &Flags) -> Result<bool, String> {
     Ok(!report.failed())
 }
 
-fn bench<'a>(flags: &'a Flags, server: &'a UnderTest, root: &'a std::path::Path) -> Bench<'a> {
+fn bench<'a>(
+    flags: &'a Flags,
+    server: &'a UnderTest,
+    nofsync: Option<&'a UnderTest>,
+    root: &'a std::path::Path,
+) -> Bench<'a> {
     Bench {
         server,
+        nofsync,
         user: &flags.user,
         password: &flags.password,
         root,

@@ -1,10 +1,12 @@
-//! The six measures. Each one checks what it measured, and a failed check fails the round:
-//! no figure is reported for work the server did not do right.
+//! The measures. Each one checks what it measured, and a failed check fails the round: no
+//! figure is reported for work the server did not do right. The two references, `raw-sendfile`
+//! and `disk-fsync`, which measure the machine with no FTP, are in `references.rs`.
 //!
 //! | measure | what one round does | its check |
 //! |---|---|---|
 //! | `retr` | one session: TYPE I, RETR the big file | the byte count is the file's size |
 //! | `stor` | one session: TYPE I, STOR the big file into `upload/` | the stored file's size on disk (then it is deleted) |
+//! | `stor-nofsync` | the same STOR, to a second localftp child run with `fsync` off | the same |
 //! | `small` | one session: TYPE I, then 1,000 × (EPSV + RETR of a 4 KiB file) | every byte count is 4,096 |
 //! | `sessions` | 8 threads for S seconds, each repeating connect, 220, USER, PASS, PWD, QUIT, close | every session got 230 and 221, none failed |
 //! | `idle` | open N logged-in sessions (8 opener threads), hold them, NOOP each; then, still holding them, 20 fresh logins one after another (connect, USER, PASS, QUIT), each timed | all N got 230 and answered NOOP with 200; all 20 fresh logins got 230 and 221 |
@@ -21,12 +23,13 @@ use std::time::{Duration, Instant};
 
 use crate::fixtures;
 use crate::ftp::{Control, Result};
+use crate::references;
 use crate::under_test::UnderTest;
 
 /// Client threads in the session-rate and idle measures.
 const THREADS: usize = 8;
 /// Client threads run short loops over small buffers: a small stack is plenty.
-const CLIENT_STACK: usize = 128 * 1024;
+pub const CLIENT_STACK: usize = 128 * 1024;
 /// The session-rate measure stops early after this many failed sessions.
 const MAX_SESSION_FAILURES: usize = 100;
 /// Fresh logins timed while the idle sessions are held: does the accept loop still serve?
@@ -34,7 +37,7 @@ const LOGINS_WHILE_HELD: usize = 20;
 /// Timed LISTs per round, after one warm-up.
 const LISTS: usize = 5;
 /// The receive buffer of downloads.
-const BUFFER: usize = 256 * 1024;
+pub const BUFFER: usize = 256 * 1024;
 const GIB: f64 = (1u64 << 30) as f64;
 
 /// One measure. The names are those of `--measures`.
@@ -42,8 +45,14 @@ const GIB: f64 = (1u64 << 30) as f64;
 pub enum Measure {
     /// RETR of the big file.
     Retr,
+    /// The big file over loopback with no FTP: the ceiling for RETR.
+    RawSendfile,
     /// STOR of the big file.
     Stor,
+    /// STOR of the big file to a second localftp child with `fsync` off.
+    StorNofsync,
+    /// The big file written to STOR's disk and fsync'd, with no FTP: the ceiling for STOR.
+    DiskFsync,
     /// 1,000 small RETRs in one session.
     Small,
     /// Complete sessions per second.
@@ -55,9 +64,12 @@ pub enum Measure {
 }
 
 /// What the measures need to know.
+#[derive(Clone, Copy)]
 pub struct Bench<'a> {
     /// The server being measured.
     pub server: &'a UnderTest,
+    /// A second localftp child, run with `fsync` off, for `stor-nofsync`; `None` with --addr.
+    pub nofsync: Option<&'a UnderTest>,
     /// The account.
     pub user: &'a str,
     /// Its password.
@@ -85,6 +97,14 @@ fn row(label: String, unit: &'static str) -> RowSpec {
 }
 
 impl Measure {
+    /// The name `--measures` takes: `retr`, `raw-sendfile`, …
+    pub fn name(self) -> String {
+        use clap::ValueEnum;
+        self.to_possible_value()
+            .map(|value| value.get_name().to_string())
+            .unwrap_or_default()
+    }
+
     /// The rows this measure fills, in the order [`Measure::run`] returns their values. CPU
     /// and memory rows exist only when the server's process is known.
     pub fn rows(self, bench: &Bench) -> Vec<RowSpec> {
@@ -93,7 +113,13 @@ impl Measure {
         let idle = crate::report::number(bench.idle_count as f64);
         let mut rows = match self {
             Measure::Retr => vec![row(format!("RETR {size}"), "MB/s ↑")],
+            Measure::RawSendfile => vec![row(format!("raw sendfile {size}, loopback"), "MB/s ↑")],
             Measure::Stor => vec![row(format!("STOR {size}"), "MB/s ↑")],
+            Measure::StorNofsync => vec![row(format!("STOR {size}, --no-fsync"), "MB/s ↑")],
+            Measure::DiskFsync => vec![row(
+                format!("disk write {size}, 1 MiB blocks + fsync"),
+                "MB/s ↑",
+            )],
             Measure::Small => vec![row("1,000 × 4 KiB RETR, 1 session".into(), "files/s ↑")],
             Measure::Sessions => vec![row("sessions, 8 at a time".into(), "sessions/s ↑")],
             Measure::Idle if known => vec![
@@ -114,8 +140,19 @@ impl Measure {
                 Measure::Sessions => {
                     rows.push(row("sessions: server CPU".into(), "ms/session ↓"));
                 }
-                Measure::Idle | Measure::List => {}
+                // Its CPU is the second child's, below; the references have no server.
+                Measure::StorNofsync
+                | Measure::RawSendfile
+                | Measure::DiskFsync
+                | Measure::Idle
+                | Measure::List => {}
             }
+        }
+        if self == Measure::StorNofsync && bench.nofsync.and_then(|child| child.pid).is_some() {
+            rows.push(row(
+                format!("STOR {size}, --no-fsync: server CPU"),
+                "s/GiB ↓",
+            ));
         }
         if self == Measure::Idle {
             let logins = LOGINS_WHILE_HELD;
@@ -136,7 +173,13 @@ impl Measure {
     pub fn run(self, bench: &Bench, round: usize) -> Result<Vec<f64>> {
         match self {
             Measure::Retr => retr(bench),
+            Measure::RawSendfile => references::raw_sendfile(bench),
             Measure::Stor => stor(bench, round),
+            Measure::StorNofsync => match bench.nofsync {
+                Some(server) => stor(&Bench { server, ..*bench }, round),
+                None => Err("no --no-fsync server to measure (a bug: it should be skipped)".into()),
+            },
+            Measure::DiskFsync => references::disk_fsync(bench, round),
             Measure::Small => small(bench),
             Measure::Sessions => sessions(bench),
             Measure::Idle => idle(bench),

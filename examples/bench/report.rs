@@ -1,7 +1,21 @@
 //! The results: each measure's rows, filled round by round, printed as a markdown table with
-//! the median and the range, and a note for every failed or skipped round.
+//! the median and the range, then the ratios of the FTP figures to their references, and a
+//! note for every failed or skipped round.
 
 use crate::measures::{Measure, RowSpec};
+
+/// The ratios printed after the table: an FTP figure over the same figure with no FTP, each
+/// the first row of its measure. A ratio is taken per round, from the two figures of that
+/// round, and the median of those is shown: the rounds interleave the two, so each ratio
+/// compares figures taken under the same load.
+const RATIOS: [(Measure, Measure, &str); 2] = [
+    (Measure::Retr, Measure::RawSendfile, "RETR ÷ raw sendfile"),
+    (
+        Measure::Stor,
+        Measure::DiskFsync,
+        "STOR (fsync) ÷ disk fsync",
+    ),
+];
 
 /// One row: its values over the rounds that passed.
 struct Row {
@@ -13,6 +27,8 @@ struct Row {
 struct Group {
     measure: Measure,
     rows: Vec<Row>,
+    /// The rounds that passed, in the order of every row's `values`.
+    passed: Vec<usize>,
     rounds: usize,
     failures: Vec<(usize, String)>,
     skipped: Option<String>,
@@ -36,6 +52,7 @@ impl Report {
                     values: Vec::new(),
                 })
                 .collect(),
+            passed: Vec::new(),
             rounds: 0,
             failures: Vec::new(),
             skipped: None,
@@ -62,6 +79,7 @@ impl Report {
                 for (row, value) in group.rows.iter_mut().zip(values) {
                     row.values.push(value);
                 }
+                group.passed.push(round);
             }
             Ok(values) => group.failures.push((
                 round,
@@ -94,6 +112,24 @@ impl Report {
         self.groups.iter().any(|g| !g.failures.is_empty())
     }
 
+    /// `top ÷ bottom` for every round in which both passed, from the first row of each;
+    /// `None` when either measure was not run.
+    fn ratios(&self, top: Measure, bottom: Measure) -> Option<Vec<f64>> {
+        let first = |measure: Measure| {
+            let group = self.groups.iter().find(|g| g.measure == measure)?;
+            let row = group.rows.first()?;
+            Some(group.passed.iter().copied().zip(row.values.iter().copied()))
+        };
+        let bottoms: Vec<(usize, f64)> = first(bottom)?.collect();
+        let ratios: Vec<f64> = first(top)?
+            .filter_map(|(round, value)| {
+                let (_, under) = bottoms.iter().find(|(r, _)| *r == round)?;
+                Some(value / under)
+            })
+            .collect();
+        (!ratios.is_empty()).then_some(ratios)
+    }
+
     /// The markdown table, then the notes.
     pub fn print(&self) {
         println!("| measure | median | unit | min – max | rounds | check |");
@@ -124,9 +160,29 @@ impl Report {
                 );
             }
         }
+        let ratios: Vec<String> = RATIOS
+            .iter()
+            .filter_map(|&(top, bottom, label)| {
+                let ratios = self.ratios(top, bottom)?;
+                let (median, min, max) = summary(&ratios)?;
+                Some(format!(
+                    "- {label}: {} (the median over {} round(s) of that round's ratio; {} – {})",
+                    number(median),
+                    ratios.len(),
+                    number(min),
+                    number(max)
+                ))
+            })
+            .collect();
+        if !ratios.is_empty() {
+            println!();
+            for ratio in ratios {
+                println!("{ratio}");
+            }
+        }
         let mut notes = Vec::new();
         for group in &self.groups {
-            let name = format!("{:?}", group.measure).to_lowercase();
+            let name = group.measure.name();
             if let Some(why) = &group.skipped {
                 notes.push(format!("- {name}: skipped: {why}"));
             }

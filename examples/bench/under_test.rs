@@ -5,6 +5,10 @@
 //! CPU would otherwise be counted as the server's. The child is this same program run again
 //! with the hidden `--serve` flag; it prints its address on stdout and stops when its stdin
 //! closes, so it also stops if the bench is killed.
+//!
+//! The bench may start a second child with `fsync` off (`--no-fsync`), for `stor-nofsync`: a
+//! separate process, so that its CPU is counted apart and the first child's settings, and its
+//! restart before the idle measure, stay as they are.
 
 use std::env;
 use std::fs;
@@ -24,8 +28,15 @@ const START_LIMIT: Duration = Duration::from_secs(15);
 const STOP_LIMIT: Duration = Duration::from_secs(10);
 
 /// The hidden `--serve` mode: run a localftp server on 127.0.0.1, port 0, serving `root` to one
-/// user with every letter; print the address on stdout; stop when stdin closes.
-pub fn serve(root: &Path, user: &str, password: &str, max_connections: usize) -> ExitCode {
+/// user with every letter; print the address on stdout; stop when stdin closes. `fsync` is
+/// `Config::fsync`: whether an upload is forced onto the disk before it replaces its target.
+pub fn serve(
+    root: &Path,
+    user: &str,
+    password: &str,
+    max_connections: usize,
+    fsync: bool,
+) -> ExitCode {
     // Per-command logging would slow the server down; warnings still show on stderr.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let perms = "elradfmw".parse().expect("valid permission letters");
@@ -38,6 +49,7 @@ pub fn serve(root: &Path, user: &str, password: &str, max_connections: usize) ->
         max_connections,
         max_connections_per_ip: 0,
         shutdown_grace: Duration::from_secs(2),
+        fsync,
         ..Config::default()
     };
     let server = match Server::bind(config) {
@@ -80,15 +92,21 @@ pub struct UnderTest {
 }
 
 impl UnderTest {
-    /// Start a localftp server in a child process (this program with `--serve`).
+    /// Start a localftp server in a child process (this program with `--serve`, and
+    /// `--no-fsync` when `fsync` is false).
     pub fn start(
         root: &Path,
         user: &str,
         password: &str,
         max_connections: usize,
+        fsync: bool,
     ) -> Result<UnderTest, String> {
         let exe = env::current_exe().map_err(|e| format!("finding this program: {e}"))?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        if !fsync {
+            command.arg("--no-fsync");
+        }
+        let mut child = command
             .arg("--serve")
             .arg("--root")
             .arg(root)
