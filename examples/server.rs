@@ -56,7 +56,7 @@ struct Flags {
     #[arg(long, default_value = SEED_BANNER)]
     banner: String,
 
-    /// Passive ports to use, LO-HI (e.g. 50000-50100); default: any free port.
+    /// Passive ports to use, LO-HI (e.g. 50000-50100); default: the system's ephemeral range.
     #[arg(long, value_name = "LO-HI", value_parser = parse_port_range)]
     passive_ports: Option<RangeInclusive<u16>>,
 

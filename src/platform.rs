@@ -161,6 +161,32 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) {
 #[cfg(not(target_os = "linux"))]
 pub fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
+/// The ports the system hands out for outgoing connections: where a passive data port is
+/// chosen when no `--passive-ports` range is set (see `server::data::listen`). Linux says which
+/// in `/proc/sys/net/ipv4/ip_local_port_range`; elsewhere, and if that cannot be read, the
+/// IANA dynamic range that Windows and macOS use, 49152–65535.
+pub fn ephemeral_ports() -> std::ops::RangeInclusive<u16> {
+    #[cfg(target_os = "linux")]
+    if let Some(range) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| parse_port_range(&text))
+    {
+        return range;
+    }
+    49152..=65535
+}
+
+/// `"32768\t60999\n"` → `32768..=60999`; `None` for anything else.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn parse_port_range(text: &str) -> Option<std::ops::RangeInclusive<u16>> {
+    let mut numbers = text.split_whitespace().map(str::parse::<u16>);
+    let (Some(Ok(low)), Some(Ok(high)), None) = (numbers.next(), numbers.next(), numbers.next())
+    else {
+        return None;
+    };
+    (low > 0 && low <= high).then_some(low..=high)
+}
+
 /// Whether the peer has closed `socket` (a FIN is waiting), looking without blocking and
 /// without taking anything from it. Another thread may be reading the same socket.
 #[cfg(unix)]
@@ -398,6 +424,25 @@ mod tests {
         drop(socket);
         assert_eq!(sent, content.len());
         assert!(reader.join().unwrap() == content, "the bytes differ");
+    }
+
+    #[test]
+    fn the_ephemeral_port_range_is_read_as_two_numbers() {
+        assert_eq!(parse_port_range("32768\t60999\n"), Some(32768..=60999));
+        assert_eq!(parse_port_range("1024 1024"), Some(1024..=1024));
+        for bad in [
+            "",
+            "32768",
+            "60999 32768",
+            "0 100",
+            "1 2 3",
+            "a b",
+            "70000 80000",
+        ] {
+            assert_eq!(parse_port_range(bad), None, "{bad:?}");
+        }
+        let system = ephemeral_ports();
+        assert!(system.start() <= system.end() && *system.start() > 0);
     }
 
     /// Write-behind changes nothing in the file: written in steps with write-back started after
