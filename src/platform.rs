@@ -87,9 +87,9 @@ impl FileSender {
     /// receiver's CPU as its acknowledgements arrive. On loopback each CPU queues its packets
     /// separately, so they arrive out of order; the receiver reports duplicates and the sender
     /// retransmits data that was never lost (`nstat`: 60–240 `TcpRetransSegs` per GiB before,
-    /// under 1 after). BENCHMARKS.md has the measurements: RETR over loopback went from
-    /// 0.8 × pyftpdlib to ahead of it, with half the CPU per GiB. Linux's own note on the
-    /// option says 128 KB or less is enough for any workload to keep the link busy; in-flight
+    /// 0–7 after). BENCHMARKS.md has the measurements: RETR over loopback went from
+    /// 0.8 × pyftpdlib to ahead of it, with 40 % less CPU per GiB. Linux's own note on the
+    /// option says 128 KB or less is enough for most workloads to keep the link busy; in-flight
     /// data (the congestion window) is not limited by it, only what waits behind it.
     ///
     /// Elsewhere this is [`FileSender::new`].
