@@ -237,7 +237,7 @@ impl Control {
 
 /// Read a data connection to its end through `buffer`, keeping the bytes in `keep` if given;
 /// the number of bytes that arrived. The download loop of RETR and LIST, and of the
-/// `raw-sendfile` reference, which must read exactly as RETR does to be its ceiling.
+/// `raw-sendfile` reference, which must read exactly as RETR does to be comparable.
 pub fn receive(
     data: &mut TcpStream,
     buffer: &mut [u8],

@@ -45,13 +45,13 @@ const GIB: f64 = (1u64 << 30) as f64;
 pub enum Measure {
     /// RETR of the big file.
     Retr,
-    /// The big file over loopback with no FTP: the ceiling for RETR.
+    /// The big file over loopback with no FTP, with plain sendfile calls: the reference for RETR.
     RawSendfile,
     /// STOR of the big file.
     Stor,
     /// STOR of the big file to a second localftp child with `fsync` off.
     StorNofsync,
-    /// The big file written to STOR's disk and fsync'd, with no FTP: the ceiling for STOR.
+    /// The big file written to STOR's disk and fsync'd, with no FTP (`dd conv=fsync`): the reference for STOR.
     DiskFsync,
     /// 1,000 small RETRs in one session.
     Small,

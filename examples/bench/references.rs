@@ -4,11 +4,11 @@
 //!
 //! | measure | what one round does | its check |
 //! |---|---|---|
-//! | `raw-sendfile` | a listener on 127.0.0.1, port 0; a thread accepts one connection and sends the big file as localftp's RETR does (`sendfile(2)` on Linux), then closes; this side reads it with RETR's buffer and loop | both sides counted the file's size |
+//! | `raw-sendfile` | a listener on 127.0.0.1, port 0; a thread accepts one connection and sends the big file with plain `sendfile(2)` calls on an untuned socket (Linux), then closes; this side reads it with RETR's buffer and loop | both sides counted the file's size |
 //! | `disk-fsync` | copy the big file into STOR's folder 1 MiB at a time, then `fsync`, as `dd bs=1M conv=fsync` does | the copy's size on disk (then it is deleted) |
 //!
-//! RETR ÷ raw-sendfile says how close localftp's downloads come to what the kernel can do over
-//! loopback; STOR ÷ disk-fsync how close its uploads (fsync'd before the rename) come to what
+//! RETR ÷ raw-sendfile compares localftp's downloads with the plain way of sending a file over
+//! loopback (above 1 since RETR keeps its socket's queue short: BENCHMARKS.md, issue 20); STOR ÷ disk-fsync how close its uploads (fsync'd before the rename) come to what
 //! the disk can take.
 
 use std::fs::{self, File};
@@ -27,21 +27,23 @@ use crate::measures::{BUFFER, Bench, CLIENT_STACK};
 /// The block of the disk copy: `dd bs=1M`.
 const BLOCK: usize = 1 << 20;
 
-/// The big file sent over loopback with no FTP: the ceiling for RETR. MB/s.
+/// The big file sent over loopback with no FTP, the plain way: the reference for RETR. MB/s.
 ///
-/// The sending side uses `localftp::platform::FileSender`, the call localftp's RETR makes,
-/// asking for up to 1 GiB per call as RETR does.
+/// The sending side uses `localftp::platform::FileSender::new`, asking for up to 1 GiB per
+/// call on an untuned socket: what localftp's RETR did before issue 20, and what the shared
+/// harness's bare-socket reference does. RETR itself now uses `FileSender::for_download`, which
+/// keeps the socket's unsent queue short and comes out faster than this.
 ///
 /// Not `std::io::copy(&mut File, &mut TcpStream)`. With Rust 1.95 on Linux 6.18,
 /// `strace -f -e trace=sendfile,splice,copy_file_range` shows no such call from it; a full
 /// trace shows one `statx`, then `read(file, …, 8192)` + `sendto(socket, …, 8192)` in a loop.
 /// std copies in the kernel between files (`copy_file_range`) and to or from pipes
-/// (`sendfile`, `splice`), not to sockets, so that would be a floor, not a ceiling. The same
+/// (`sendfile`, `splice`), not to sockets, so that would measure a slower copy. The same
 /// strace of this measure (256 MiB) shows `sendfile(7, 3, NULL, 1073741824) = 268435456`, the
 /// whole file in one call on the blocking socket, then one call returning 0 at the end.
 ///
 /// On other systems `FileSender` reads and writes through a 256 KiB buffer, as localftp does
-/// there, so the reference is still what RETR could reach.
+/// there.
 pub fn raw_sendfile(bench: &Bench) -> Result<Vec<f64>> {
     let size = bench.big_size;
     let source = bench.root.join(fixtures::big(size));
@@ -88,7 +90,8 @@ pub fn raw_sendfile(bench: &Bench) -> Result<Vec<f64>> {
 /// Send the whole file from its start, then close the sending direction: the end of the data,
 /// as in FTP's stream mode. Each call waits at most the socket's write timeout.
 fn send_all(file: &File, socket: TcpStream) -> io::Result<u64> {
-    /// The most one call asks for, as in localftp's RETR (`server::copy`).
+    /// The most one call asks for, as in localftp's RETR (`server::copy`); `FileSender::new`
+    /// hands it all to the kernel.
     const CHUNK: usize = 1 << 30;
     let mut sender = FileSender::new();
     let mut sent = 0u64;
