@@ -141,7 +141,7 @@ pub(super) fn send(
 /// cache to the socket, never copying them into this process. A `read` + `write` loop would
 /// copy every byte twice more and make two system calls per buffer; this is how vsftpd and
 /// pyftpdlib send files too. The sender keeps the socket's queue short, 32 KiB per call (see
-/// `FileSender::for_download`: it is what made RETR as fast as the kernel allows).
+/// `FileSender::for_download`: it is what put RETR ahead of pyftpdlib's).
 ///
 /// Under a limit each call asks for one chunk only, and the throttle then waits its turn.
 fn send_file(
@@ -150,7 +150,8 @@ fn send_file(
     limit: Option<u64>,
     mut throttle: Option<&mut Throttle<'_>>,
 ) -> Result<u64, Failure> {
-    /// The most one call asks for; the kernel moves what it can and says how much.
+    /// The most one call asks for, without a limit; the sender hands the kernel at most its
+    /// own chunk (32 KiB on Linux), and the kernel says how much it moved.
     const CHUNK: u64 = 1 << 30;
     let most = throttle
         .as_ref()
