@@ -336,7 +336,7 @@ fn a_state_folder_users_could_reach_or_a_broken_pair_stops_the_start() {
         .arg(public.join("state"))
         .output()
         .unwrap();
-    assert_one_line_error(&output, "public");
+    assert_one_line_error(&output, "is inside");
 
     // One file of the pair missing: the error names it.
     let state = dir.path().join("state");

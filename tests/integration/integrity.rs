@@ -1033,7 +1033,7 @@ fn wait_for_temporary(folder: &Path, bytes: u64) -> PathBuf {
 
 /// Wait (at most 5 s: the server must notice a broken connection) until no upload temporary
 /// is left in `folder`.
-fn wait_no_temporary(folder: &Path) {
+pub(crate) fn wait_no_temporary(folder: &Path) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let left = temporaries(folder);

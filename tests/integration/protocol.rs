@@ -240,6 +240,10 @@ fn rein_resets_every_per_login_setting() {
     c.cmd("USER user", 331);
     c.cmd("PASS 12345", 230);
     assert!(c.cmd("PWD", 257).text().starts_with("\"/\""));
+    // The PASV plan is gone: the data connection made before REIN is not used.
+    c.cmd("NLST", 425);
+    // (RNFR and REST are also cancelled by any command in between, so the wire cannot show
+    // that REIN forgot them; `Settings::default` does, and this line keeps RNTO honest.)
     c.cmd("RNTO elsewhere.txt", 503);
     // After EPSV ALL only EPSV may set up a data connection; after REIN, PASV works again.
     c.cmd("PASV", 227);

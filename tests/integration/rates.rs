@@ -151,6 +151,7 @@ fn abor_stops_a_limited_upload_promptly_and_stores_nothing() {
         !server.path("slow.bin").exists(),
         "an aborted upload was stored"
     );
+    crate::integrity::wait_no_temporary(&server.root);
 }
 
 /// The byte count in a STAT reply's `N bytes so far`.
@@ -238,7 +239,10 @@ fn the_program_takes_rates_with_units_and_refuses_nonsense() {
         assert!(!output.status.success(), "{flag} {value} was accepted");
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert!(
-            lines.len() == 1 && lines[0].starts_with("error:") && lines[0].contains(value),
+            lines.len() == 1
+                && lines[0].starts_with("error:")
+                && lines[0].contains(flag)
+                && lines[0].contains(value),
             "{flag} {value}: not a one-line error naming it: {stderr}"
         );
         assert!(

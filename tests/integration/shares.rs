@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use localftp::server::users::User;
 use localftp::server::{Share, folder_perms_from_spec};
 
-use crate::support::{TestServer, run_in, server_binary};
+use crate::server_cli::{assert_one_line_error, server_command};
+use crate::support::{TestServer, run_in};
 
 /// A server with two students (alice, budi; password `pw`) and the given shares and
 /// per-folder letters. The shared folders live in the scratch folder, outside the root.
@@ -96,7 +97,7 @@ fn links_in_a_share_do_not_lead_above_it() {
     for path in [
         "Materi/up/secret.txt",
         "Materi/abs",
-        "/Materi/up/root/alice",
+        "/Materi/up/root/alice/baca_saya.txt",
     ] {
         alice.cmd(&format!("SIZE {path}"), 550);
         alice.cmd(&format!("RETR {path}"), 550);
@@ -181,20 +182,27 @@ fn bad_shares_and_folder_letters_stop_the_start_with_one_line() {
     let root_arg = root.to_str().unwrap();
     let missing = format!("{}=Materi", dir.path().join("nowhere").display());
     let bad_name = format!("{}=a/b", dir.path().display());
-    for args in [
-        vec!["--share", missing.as_str()],
-        vec!["--share", bad_name.as_str()],
-        vec!["--folder-perms", "/=elr"],
-        vec!["--folder-perms", "Folder_Tes=xyz"],
+    for (args, says) in [
+        (["--share", missing.as_str()], "cannot share"),
+        (
+            ["--share", bad_name.as_str()],
+            "cannot be a shared folder's name",
+        ),
+        (
+            ["--folder-perms", "/=elr"],
+            "per-folder letters need a folder inside the home",
+        ),
+        (
+            ["--folder-perms", "Folder_Tes=xyz"],
+            "unknown permission letter 'x'",
+        ),
     ] {
-        let output = std::process::Command::new(server_binary())
+        let output = server_command(dir.path())
             .args(["--port", "0", "--root", root_arg])
-            .args(&args)
+            .args(args)
             .output()
             .unwrap();
-        assert!(!output.status.success(), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert_one_line_error(&output, says);
     }
     // A good one starts.
     let materi = dir.path().join("materi");
