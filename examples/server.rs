@@ -28,7 +28,7 @@ use localftp::server::throttle::parse_rate;
 use localftp::server::tls::TlsConfig;
 use localftp::server::users::{User, hash_password, load_users_file};
 use localftp::server::{
-    Config, SEED_BANNER, SEED_PORT, Server, Share, Timeouts, folder_perms_from_spec,
+    Config, SEED_BANNER, SEED_PORT, SEED_ROOT, Server, Share, Timeouts, folder_perms_from_spec,
 };
 
 /// localftp: a teaching FTP server (RFC 959), one thread per connection.
@@ -44,7 +44,7 @@ struct Flags {
     port: u16,
 
     /// Folder to serve; created if missing, with baca_saya.txt and Folder_Tes/.
-    #[arg(long, default_value = "data")]
+    #[arg(long, default_value = SEED_ROOT)]
     root: PathBuf,
 
     /// An account, NAME:PASSWORD[:PERMS[:HOME]] (repeatable). Replaces the default user

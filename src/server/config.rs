@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::users::User;
 use super::{faults, permissions, tls};
-use crate::seed::{SEED_BANNER, SEED_PORT};
+use crate::seed::{SEED_BANNER, SEED_PORT, SEED_ROOT};
 
 /// How long each kind of wait may last before the server gives up on the client.
 #[derive(Debug, Clone)]
@@ -42,8 +42,8 @@ pub struct Config {
     pub port: u16,
     /// The folder served (the seed: `data`), created if missing.
     pub root: PathBuf,
-    /// The accounts. Empty means the seed's one user, `user` / `12345` with `elradfmw`,
-    /// whose home is `root`.
+    /// The accounts. Empty (and no `--class` roster) means the seed's one user, `user` /
+    /// `12345` with `elradfmw`, whose home is `root`.
     pub users: Vec<User>,
     /// `--class FILE`: a class roster, one account per student (see `class`). Its accounts
     /// come after `users`; a name on both is refused at start.
@@ -59,7 +59,8 @@ pub struct Config {
     pub passive_ports: Option<RangeInclusive<u16>>,
     /// The IPv4 address to announce in 227 replies instead of the local one (for NAT).
     pub masquerade: Option<Ipv4Addr>,
-    /// Create `baca_saya.txt` and `Folder_Tes` in the root if missing.
+    /// Give every home that is new or empty (the root too) `baca_saya.txt` and `Folder_Tes`, as
+    /// the seed's `data/` has them (see `folders::prepare_home`).
     pub sample_content: bool,
     /// Let PORT/EPRT name an address other than the client's own, and let a passive data
     /// connection come from another address than the control connection's (pyftpdlib's
@@ -113,7 +114,8 @@ pub struct Config {
     /// `--board ADDR:PORT`: the teacher's board, a web page of the class's progress (see
     /// `board`). Off by default.
     pub board: Option<SocketAddr>,
-    /// `--report FILE`: the grade sheet (CSV) written at shutdown (see `progress`).
+    /// `--report FILE`: the grade sheet (CSV), rewritten every 10 s and at shutdown (see
+    /// `progress`).
     pub report: Option<PathBuf>,
     /// `--fault NAME`: misbehave on purpose, for exercises (see `faults`). Never on by default.
     pub faults: faults::Faults,
@@ -125,7 +127,7 @@ impl Default for Config {
         Config {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: SEED_PORT,
-            root: PathBuf::from("data"),
+            root: PathBuf::from(SEED_ROOT),
             users: Vec::new(),
             class: None,
             shares: Vec::new(),

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use super::stream::Stream;
 use super::tls::TlsStream;
-// Who a session is and how a command line is logged belong to the trace; they are named here
-// too, where the reading and replying happen.
-pub use super::trace::{SessionTag, loggable};
+// Who a session is and how a command line is logged (defined in the leaf module `tag`); named
+// here too, where the reading and replying happen.
+pub use super::tag::{SessionTag, loggable};
 
 mod replier;
 pub use replier::Replier;

@@ -4,8 +4,9 @@
 //! The session loop (`Session::run`) is RFC 959's read → parse → gate → dispatch → reply, and
 //! `transfer::run` is §5.4's sequence (1xx, open the data connection, move the bytes, 226):
 //! at each step they tell [`SessionWatch`] or [`TransferWatch`] what happened, and the watch
-//! decides what each instrument does with it. Whether any instrument is on is asked only here.
-//! With none on, every method is a check of an `Option` or a flag and returns at once.
+//! decides what each instrument does with it. Whether an instrument is on is asked here, and
+//! for the faults that change a reply's shape on the wire, in `control::Replier`. With none
+//! on, every method is a check of an `Option` or a flag and returns at once.
 
 use std::cell::{Cell, RefCell};
 use std::net::{IpAddr, TcpStream};
@@ -171,8 +172,8 @@ impl<'a> TransferWatch<'a> {
 /// the jail's decisions, the login changing hands, and the `--lab` and `--fault` choices that
 /// belong to the session (STOU's names, the 421 at the fifth command).
 ///
-/// The session loop and the handlers report to it; it alone asks whether `--explain`,
-/// `--transcript`, `--lab` or a fault is on.
+/// The session loop and the handlers report to it, and it asks whether `--explain`,
+/// `--transcript`, `--lab` or a fault is on (the wire faults aside: `control::Replier`).
 pub struct SessionWatch {
     /// `--explain`, `--transcript` and the board's progress, when any is on.
     trace: Option<Arc<Trace>>,

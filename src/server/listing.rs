@@ -1,5 +1,5 @@
-//! Directory listings and file times: `LIST` (RFC 959 §4.1.3), `NLST`, and the `MDTM` time
-//! format (RFC 3659 §2.3).
+//! Directory listings: `LIST` (RFC 959 §4.1.3), `NLST`, and MLSD/MLST's facts (RFC 3659 §7);
+//! the `MDTM` time format is in `clock`.
 //!
 //! RFC 959 leaves LIST's format to the server ("the information ... is system dependent"), so
 //! every client parses what Unix `ls -l` prints, the de facto standard:

@@ -71,7 +71,7 @@ pub use start::StartError;
 
 // The classroom's defaults live in `crate::seed`, shared with the client; these names stay
 // here too, for programs that embed the server.
-pub use crate::seed::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_BANNER, SEED_PORT};
+pub use crate::seed::{SAMPLE_FILE, SAMPLE_FOLDER, SEED_BANNER, SEED_PORT, SEED_ROOT};
 
 /// Stack size of a session thread. A session's deepest path (a LIST of a big folder, a log
 /// line, a panic message) uses a few tens of KiB; 256 KiB leaves a wide margin. Only the pages

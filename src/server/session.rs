@@ -84,10 +84,10 @@ pub struct Session {
     pub transfer: Option<Running>,
     /// Failed PASS attempts so far; at `max_login_attempts` the session is closed.
     pub failed_logins: u32,
-    /// TLS on the control connection (AUTH TLS, RFC 4217 §4): for the whole connection.
-    pub control_tls: bool,
     /// This session's own TLS setup, made at AUTH TLS (`TlsConfig::for_session`): its data
-    /// connections must resume the control connection's TLS session.
+    /// connections must resume the control connection's TLS session. Set once the control
+    /// connection is encrypted, for the whole connection (RFC 4217 §4): see
+    /// [`Session::control_tls`].
     pub session_tls: Option<super::tls::TlsConfig>,
     /// The instruments: `--explain`, `--transcript`, the board, `--lab`, `--fault` (see
     /// `instruments`). The session tells it what happens; it never asks which is on.
@@ -100,6 +100,12 @@ pub struct Session {
 }
 
 impl Session {
+    /// Whether the control connection is encrypted (AUTH TLS, RFC 4217 §4): from the moment it
+    /// is, for the whole connection; the session's TLS setup is made at the same moment.
+    pub fn control_tls(&self) -> bool {
+        self.session_tls.is_some()
+    }
+
     /// Serve one client until it quits or the connection fails.
     pub fn start(id: u64, stream: TcpStream, shared: Arc<Shared>, slot: &Slot) {
         let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
@@ -292,7 +298,7 @@ impl Session {
     fn gate(&self, command: &Command) -> Result<(), Reply> {
         // --require-tls: no login in clear text (RFC 4217 §4: the policy is the server's).
         if self.shared.config.require_tls
-            && !self.control_tls
+            && !self.control_tls()
             && matches!(command, Command::User(_) | Command::Pass(_))
         {
             return Err(Reply::new(

@@ -25,8 +25,9 @@ pub enum StartError {
     Shares(String),
     /// The class roster could not be read, or its handout written (see `class`).
     Class(class::ClassError),
-    /// Two accounts claim one name: an account named `ftp` or `anonymous` beside the
-    /// anonymous account (see [`users::check_names`]).
+    /// Two accounts claim one name: two accounts of the same name (from `--user`, `--users`
+    /// or `--class`), or one named `ftp` or `anonymous` beside the anonymous account (see
+    /// [`users::check_names`]).
     Accounts(users::UsersError),
 }
 

@@ -37,7 +37,7 @@
 //! What is counted is the bytes on the data connection: after TYPE A turned LF into CRLF, and
 //! before TLS encrypts them (a TLS record adds a few dozen bytes that are not counted).
 //! Unlimited transfers never meet this module: [`Paced`] without a throttle passes every call
-//! straight through, and `sendfile` still sends a whole file in one call.
+//! straight through, and `sendfile` goes at the kernel's pace (`platform::FileSender`).
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

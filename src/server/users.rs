@@ -238,6 +238,8 @@ fn is_anonymous_name(name: &str) -> bool {
 /// is anonymous whatever password follows, so an account named `ftp` (or `anonymous`) could
 /// never log in, and whoever typed its name would get the anonymous folder instead. Neither
 /// quiet outcome is what the person who wrote both flags meant, so the server does not start.
+/// Two accounts of the same name (from `--user`, `--users` or `--class`) are refused for the
+/// same reason: the second could never log in.
 ///
 /// ```
 /// use localftp::server::users::{User, check_names};
@@ -277,10 +279,7 @@ pub struct Users {
 impl Users {
     /// The accounts given, and the anonymous account if enabled.
     pub fn new(users: Vec<User>, anonymous: Option<User>) -> Users {
-        let first_hash = users.iter().find_map(|user| match &user.password {
-            Password::Hash(phc) => Some(phc.as_str()),
-            _ => None,
-        });
+        let first_hash = users.iter().find_map(|user| user.password_hash());
         let checker = Arc::new(Checker::new(first_hash));
         Users {
             users: users.into_iter().map(Arc::new).collect(),

@@ -272,3 +272,31 @@ pub fn feature_lines() -> impl Iterator<Item = &'static str> {
         .into_iter()
         .filter_map(|kind| kind.facts().feature)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::command::parse;
+
+    /// The parser spells the RFC 775 names by hand; each name the table lists must parse to the
+    /// same kind as the verb it stands for, so HELP never names an alias the parser refuses.
+    #[test]
+    fn every_old_name_in_the_table_parses_to_its_verb() {
+        let mut seen = 0;
+        for kind in Verb::ALL {
+            for alias in kind.facts().aliases {
+                let kinds: Vec<Option<Verb>> = [alias.to_string(), format!("{alias} x")]
+                    .iter()
+                    .filter_map(|line| parse(line).ok())
+                    .map(|command| command.kind())
+                    .collect();
+                assert!(
+                    !kinds.is_empty() && kinds.iter().all(|k| *k == Some(kind)),
+                    "{alias} parses to {kinds:?}, not {kind:?}"
+                );
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 5, "XCWD XCUP XMKD XRMD XPWD");
+    }
+}

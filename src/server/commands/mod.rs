@@ -6,7 +6,7 @@
 //! | [`parameters`] | transfer parameters, §4.1.2; RFC 2428 | PORT EPRT PASV EPSV TYPE |
 //! | [`transfers`] | service commands that move a file, §4.1.3; RFC 3659 | RETR STOR APPE STOU REST |
 //! | [`files`] | service commands on files, §4.1.3; RFC 3659 | DELE RMD MKD RNFR RNTO SIZE MDTM MFMT |
-//! | [`listing`] | service commands that list, §4.1.3 | LIST NLST |
+//! | [`listing`] | service commands that list, §4.1.3; RFC 3659 | LIST NLST MLSD MLST, STAT with a path |
 //! | [`info`] | informational, §4.1.3; RFC 2389 | PWD SYST STAT FEAT OPTS HELP SITE |
 //! | [`security`] | RFC 2228 §3, RFC 4217 (FTPS) | AUTH PBSZ PROT CCC |
 //!

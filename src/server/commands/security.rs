@@ -34,7 +34,7 @@ impl Session {
                 format!("AUTH {mechanism} is not supported; use AUTH TLS."),
             ));
         }
-        if self.control_tls {
+        if self.control_tls() {
             return Err(Reply::new(ReplyCode::BadSequence, "TLS is already on."));
         }
         Ok(Outcome::StartTls(Reply::new(
@@ -45,7 +45,7 @@ impl Session {
 
     /// PBSZ: a protection buffer size, which TLS does not use: the answer is always 0.
     pub fn pbsz(&mut self, _size: &str) -> Result<Reply, Reply> {
-        if !self.control_tls {
+        if !self.control_tls() {
             return Err(Reply::new(
                 ReplyCode::BadSequence,
                 "PBSZ needs AUTH TLS first.",
@@ -57,7 +57,7 @@ impl Session {
 
     /// PROT: C keeps data connections in clear text, P encrypts them.
     pub fn prot(&mut self, level: &str) -> Result<Reply, Reply> {
-        if !self.control_tls {
+        if !self.control_tls() {
             return Err(Reply::new(
                 ReplyCode::BadSequence,
                 "PROT needs AUTH TLS first.",

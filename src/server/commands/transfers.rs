@@ -188,7 +188,7 @@ impl Session {
                 Direction::Send(_) => self.shared.config.download_rate,
                 Direction::Receive(_) => self.shared.config.upload_rate,
             },
-            lab: self.shared.config.lab,
+            lab: self.watch.lab(),
             tls: if self.settings.private_data() {
                 self.session_tls.clone()
             } else {

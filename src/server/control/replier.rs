@@ -71,14 +71,6 @@ impl Replier {
         *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Stream::Tls(tls);
     }
 
-    /// Whether replies are encrypted.
-    pub fn is_tls(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_tls()
-    }
-
     /// Send one reply, whole, and log it at debug level.
     pub fn send(&self, reply: &Reply) -> io::Result<()> {
         self.send_explained(reply, None)

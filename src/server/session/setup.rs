@@ -77,7 +77,6 @@ impl Session {
             settings: Settings::default(),
             transfer: None,
             failed_logins: 0,
-            control_tls: false,
             session_tls: None,
             watch,
             activity: slot.activity(),
@@ -105,7 +104,6 @@ impl Session {
         self.session_tls = Some(tls);
         self.reader.upgrade(Arc::clone(&stream));
         self.replier.upgrade(stream);
-        self.control_tls = true;
         log::info!(
             target: "localftp::server::session",
             "{} control connection is now TLS",
