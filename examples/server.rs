@@ -340,7 +340,10 @@ fn configure(flags: Flags) -> Result<Config, Box<dyn std::error::Error>> {
                 .iter()
                 .chain(&anonymous)
                 .map(|user| user.home.as_path());
-            let served = std::iter::once(flags.root.as_path()).chain(homes);
+            let shares = flags.shares.iter().map(|share| share.dir.as_path());
+            let served = std::iter::once(flags.root.as_path())
+                .chain(homes)
+                .chain(shares);
             Some(state::lasting_certificate(&folder, served, flags.bind)?)
         }
         _ => None,

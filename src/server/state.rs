@@ -148,8 +148,8 @@ pub fn default_dir(root: &Path) -> PathBuf {
     }
 }
 
-/// Refuse a state folder inside any of the `served` folders (the root, each user's home): what
-/// is kept there would be downloadable.
+/// Refuse a state folder inside any of the `served` folders (the root, each user's home, each
+/// `--share` folder): what is kept there would be downloadable.
 pub fn check_outside<'a>(
     state: &Path,
     served: impl IntoIterator<Item = &'a Path>,

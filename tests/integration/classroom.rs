@@ -337,6 +337,23 @@ fn a_state_folder_users_could_reach_or_a_broken_pair_stops_the_start() {
         .output()
         .unwrap();
     assert_one_line_error(&output, "is inside");
+    // Inside a shared folder: every user could download the key from /Materi.
+    let materi = dir.path().join("materi");
+    fs::create_dir_all(&materi).unwrap();
+    let output = server_command(dir.path())
+        .args(["--port", "0", "--root"])
+        .arg(&root)
+        .arg("--share")
+        .arg(format!("{}=Materi", materi.display()))
+        .args(["--tls-self-signed", "--state-dir"])
+        .arg(materi.join("state"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "is inside");
+    assert!(
+        !materi.join("state").exists(),
+        "nothing made inside the share"
+    );
 
     // One file of the pair missing: the error names it.
     let state = dir.path().join("state");
