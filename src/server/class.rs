@@ -48,7 +48,8 @@ pub struct Student {
 }
 
 /// Read a roster's text (see the module doc). A name must be usable as a folder name on every
-/// system: letters, digits, `.`, `_` and `-`, not starting with `.`; each name once.
+/// system: letters, digits, `.`, `_` and `-`, not starting with `.`, and not one Windows
+/// refuses (`CON`, `nul`, a trailing dot); each name once.
 ///
 /// ```
 /// use localftp::server::class::parse_roster;
@@ -58,6 +59,7 @@ pub struct Student {
 /// assert_eq!(students[1].password.as_deref(), Some("kopi,susu")); // only the first comma splits
 /// assert!(parse_roster("../etc").is_err());
 /// assert!(parse_roster("ann\nann").is_err());
+/// assert!(parse_roster("con").is_err() && parse_roster("alice.").is_err());
 /// ```
 pub fn parse_roster(text: &str) -> Result<Vec<Student>, ClassError> {
     let mut students: Vec<Student> = Vec::new();
@@ -93,7 +95,11 @@ fn check_name(name: &str, line: usize) -> Result<(), ClassError> {
     if name.is_empty() {
         return Err(ClassError::EmptyName { line });
     }
-    if name.starts_with('.') || !name.chars().all(allowed) {
+    // Windows' own rules too (`CON`, `nul`, a trailing dot): the home is made on every system.
+    if name.starts_with('.')
+        || !name.chars().all(allowed)
+        || super::jail::windows_name_problem(name).is_some()
+    {
         let name = name.into();
         return Err(ClassError::NotAFolderName { line, name });
     }

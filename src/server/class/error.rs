@@ -94,7 +94,8 @@ impl fmt::Display for ClassError {
             ClassError::NotAFolderName { line, name } => write!(
                 f,
                 "line {line}: {name:?} cannot be a folder name: use letters, digits, '.', '_' and \
-                 '-', not starting with '.'"
+                 '-', not starting with '.' (and not a Windows device name such as CON or NUL, \
+                 nor ending with '.')"
             ),
             ClassError::LongName { line, name } => {
                 write!(f, "line {line}: {name:?} is longer than 64 characters")
