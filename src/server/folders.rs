@@ -77,8 +77,12 @@ pub(super) fn keep_grade_sheet(path: PathBuf, progress: Arc<progress::Progress>)
     }
 }
 
-/// The grade sheet, written to a temporary file beside `path` and renamed over it.
+/// The grade sheet, written to a temporary file beside `path` and renamed over it. One write at
+/// a time: the `report` thread and the last write at shutdown use the same temporary name, and
+/// two at once could rename a half-written file into place.
 pub(super) fn write_grade_sheet(path: &Path, progress: &progress::Progress) -> io::Result<()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _writing = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let temporary = path.with_extension("csv.localftp-new");
     fs::write(&temporary, progress.csv())?;
     fs::rename(&temporary, path)
