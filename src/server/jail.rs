@@ -134,9 +134,6 @@ impl Jail {
         virtual_path: &str,
         options: &OpenOptions,
     ) -> Result<std::fs::File, JailError> {
-        if let Some((share, path)) = self.mounted(virtual_path) {
-            return share.open(&path, options);
-        }
         self.beneath(virtual_path, Last::Follow, |dir, path| {
             dir.open_with(path, options).map(|file| file.into_std())
         })
@@ -144,9 +141,6 @@ impl Jail {
 
     /// What `stat` says, following a link in the last segment (SIZE, MDTM, CWD, LIST).
     pub fn metadata(&self, virtual_path: &str) -> Result<Metadata, JailError> {
-        if let Some((share, path)) = self.mounted(virtual_path) {
-            return share.metadata(&path);
-        }
         self.beneath(virtual_path, Last::Follow, |dir, path| dir.metadata(path))
     }
 
@@ -154,9 +148,6 @@ impl Jail {
     /// A link that leads outside the home, or nowhere, is [`JailError::Outside`], as if it were
     /// not there (see `Jail::visible_link`).
     pub fn symlink_metadata(&self, virtual_path: &str) -> Result<Metadata, JailError> {
-        if let Some((share, path)) = self.mounted(virtual_path) {
-            return share.symlink_metadata(&path);
-        }
         self.beneath(virtual_path, Last::Keep, |dir, path| {
             dir.symlink_metadata(path)
         })
@@ -181,25 +172,16 @@ impl Jail {
 
     /// A new folder (MKD).
     pub fn create_dir(&self, virtual_path: &str) -> Result<(), JailError> {
-        if let Some((share, path)) = self.mounted(virtual_path) {
-            return share.create_dir(&path);
-        }
         self.beneath(virtual_path, Last::Keep, |dir, path| dir.create_dir(path))
     }
 
     /// Remove a file, or a link itself (DELE).
     pub fn remove_file(&self, virtual_path: &str) -> Result<(), JailError> {
-        if let Some((share, path)) = self.mounted(virtual_path) {
-            return share.remove_file(&path);
-        }
         self.beneath(virtual_path, Last::Keep, |dir, path| dir.remove_file(path))
     }
 
     /// Remove an empty folder (RMD).
     pub fn remove_dir(&self, virtual_path: &str) -> Result<(), JailError> {
-        if let Some((share, path)) = self.mounted(virtual_path) {
-            return share.remove_dir(&path);
-        }
         self.beneath(virtual_path, Last::Keep, |dir, path| dir.remove_dir(path))
     }
 
@@ -234,9 +216,6 @@ impl Jail {
         virtual_path: &str,
         permissions: cap_std::fs::Permissions,
     ) -> Result<(), JailError> {
-        if let Some((share, path)) = self.mounted(virtual_path) {
-            return share.set_permissions(&path, permissions);
-        }
         self.beneath(virtual_path, Last::Follow, |dir, path| {
             dir.set_permissions(path, permissions.clone())
         })
@@ -245,6 +224,7 @@ impl Jail {
     /// The entries of a folder, and the folder itself (to look entries up with
     /// [`Folder::entry_metadata`]).
     pub fn read_dir(&self, virtual_path: &str) -> Result<(ReadDir, Folder), JailError> {
+        // Routed here, not only in `beneath`: the `Folder` must name the share's jail.
         if let Some((share, path)) = self.mounted(virtual_path) {
             return share.read_dir(&path);
         }
@@ -295,6 +275,11 @@ impl Jail {
         last: Last,
         op: impl Fn(&Dir, &Path) -> io::Result<T>,
     ) -> Result<T, JailError> {
+        // A path in a share (`/Materi/...`) runs beneath the share's own handle, in the share's
+        // own jail: every operation that comes through here is routed, none can forget to be.
+        if let Some((share, path)) = self.mounted(virtual_path) {
+            return share.beneath(&path, last, op);
+        }
         if last == Last::Keep {
             self.visible_link(virtual_path)?;
         }

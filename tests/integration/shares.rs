@@ -93,6 +93,9 @@ fn links_in_a_share_do_not_lead_above_it() {
     fs::write(server.outside().join("secret.txt"), "above the share\n").unwrap();
     std::os::unix::fs::symlink("..", materi.join("up")).unwrap();
     std::os::unix::fs::symlink(server.outside().join("secret.txt"), materi.join("abs")).unwrap();
+    // A link that stays inside the share is followed, beneath the share's handle.
+    fs::write(materi.join("soal.txt"), "soal 1\n").unwrap();
+    std::os::unix::fs::symlink("soal.txt", materi.join("same.txt")).unwrap();
     let mut alice = server.login_as("alice", "pw");
     for path in [
         "Materi/up/secret.txt",
@@ -103,7 +106,15 @@ fn links_in_a_share_do_not_lead_above_it() {
         alice.cmd(&format!("RETR {path}"), 550);
     }
     alice.cmd("CWD Materi/up", 550);
-    assert_eq!(alice.nlst("NLST Materi"), Vec::<String>::new());
+    let mut listed = alice.nlst("NLST Materi");
+    listed.sort();
+    assert_eq!(
+        listed,
+        ["same.txt", "soal.txt"],
+        "the links that leave are not listed"
+    );
+    alice.cmd("TYPE I", 200);
+    assert_eq!(alice.download("RETR Materi/same.txt"), b"soal 1\n");
 }
 
 #[test]
