@@ -215,9 +215,15 @@ impl Class {
     /// Write the hashes file and the handout, for students to reach the server at
     /// `host`:`port`. Each file is written whole and then renamed into place, so a crash never
     /// leaves half a handout.
-    pub fn write(&self, host: &str, port: u16) -> io::Result<()> {
-        write_whole(&self.accounts_file, &self.accounts_text)?;
+    pub fn write(&self, host: &str, port: u16) -> Result<(), ClassError> {
+        let failed = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ClassError::WriteHandout { path, source }
+        };
+        write_whole(&self.accounts_file, &self.accounts_text)
+            .map_err(failed(&self.accounts_file))?;
         write_whole(&self.handout_file, &self.handout(host, port))
+            .map_err(failed(&self.handout_file))
     }
 
     /// The handout's Markdown: a table the teacher prints and cuts into one slip per student.

@@ -128,12 +128,7 @@ impl Server {
         if let Some(class) = &class {
             let host = handout_host(&config, &listener);
             let port = listener.local_addr().map_or(config.port, |a| a.port());
-            class.write(&host, port).map_err(|source| {
-                StartError::Class(class::ClassError::WriteHandout {
-                    path: class.handout_file.clone(),
-                    source,
-                })
-            })?;
+            class.write(&host, port).map_err(StartError::Class)?;
             log::info!(
                 target: "localftp::server",
                 "class: {} students ({} new passwords); handout with every login: {} \

@@ -72,7 +72,7 @@ pub enum ClassError {
     /// The hashes file or the handout could not be written
     /// ([`Class::write`](super::Class::write)), once the server listens.
     WriteHandout {
-        /// The handout.
+        /// The file that could not be written: the hashes file or the handout.
         path: PathBuf,
         /// Why.
         source: io::Error,
@@ -111,7 +111,7 @@ impl fmt::Display for ClassError {
             ClassError::Password(e) => write!(f, "{e}"),
             ClassError::WriteHandout { path, source } => write!(
                 f,
-                "cannot write the class handout {}: {source}",
+                "cannot write the class file {}: {source}",
                 path.display()
             ),
         }
